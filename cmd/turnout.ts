@@ -1,0 +1,154 @@
+#!/usr/bin/env -S node --disable-warning=DEP0060
+// turnout entry point: flags -> config -> wiring -> signals. No routing logic here.
+import type { Server } from "node:http";
+import { hostname } from "node:os";
+import { parseConfig, CONTROLLER_NAME } from "../src/config/flags.ts";
+import type { Config } from "../src/config/flags.ts";
+import { ClusterStore } from "../src/store/index.ts";
+import type { TranslateSettings } from "../src/store/index.ts";
+import { EndpointRegistry } from "../src/endpoints/endpoint-registry.ts";
+import { EndpointLoadTracker } from "../src/endpoints/endpoint-load.ts";
+import { RouteTableHolder } from "../src/routing/published-table.ts";
+import { Reconciler, DiagnosticReporter } from "../src/reconcile/index.ts";
+import type { EventSink } from "../src/reconcile/index.ts";
+import { ownershipTest } from "../src/translate/index.ts";
+import { FolderSource } from "../src/files/index.ts";
+import { ClusterSource, EventRecorder, IngressStatusWriter, loadKubeConfig } from "../src/k8s/index.ts";
+import { BackendPicker } from "../src/proxy/backend-picker.ts";
+import { ProxyServer } from "../src/proxy/proxy-server.ts";
+import { createLogger } from "../src/observability/logger.ts";
+import type { Logger } from "../src/observability/logger.ts";
+import { createAdminServer } from "../src/observability/admin-server.ts";
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      const address = server.address();
+      resolve(typeof address === "object" && address ? address.port : port);
+    });
+  });
+}
+
+async function run(config: Readonly<Config>, logger: Logger): Promise<void> {
+  const settings: TranslateSettings = {
+    ingressClass: config.ingressClass,
+    controllerName: CONTROLLER_NAME,
+    watchIngressWithoutClass: config.watchIngressWithoutClass,
+    ...(config.defaultBackendService ? { defaultBackendService: config.defaultBackendService } : {}),
+  };
+  const store = new ClusterStore();
+  const registry = new EndpointRegistry();
+  const load = new EndpointLoadTracker();
+  registry.onChange((_service, removed) => {
+    for (const address of removed) load.forget(address);
+  });
+  const holder = new RouteTableHolder();
+  const instance = process.env.POD_NAME ?? hostname();
+
+  const kubeConfig = config.mode === "cluster" ? loadKubeConfig(config.kubeconfig) : undefined;
+  let events: EventSink | undefined;
+  if (kubeConfig) events = new EventRecorder(kubeConfig, store, logger.child({ component: "events" }), instance);
+  const diagnostics = new DiagnosticReporter(logger.child({ component: "translate" }), events);
+  const statusWriter = kubeConfig
+    ? new IngressStatusWriter({
+        kubeConfig,
+        store,
+        logger: logger.child({ component: "status" }),
+        ...(config.publishService ? { publishService: config.publishService } : {}),
+        publishStatusAddresses: config.publishStatusAddresses,
+        isOurs: (ingress) => ownershipTest(store.list("IngressClass"), settings)(ingress),
+      })
+    : undefined;
+
+  const picker = new BackendPicker(registry, { random: Math.random, now: () => performance.now(), load });
+  const reconciler = new Reconciler({
+    store,
+    registry,
+    holder,
+    settings,
+    logger: logger.child({ component: "reconciler" }),
+    diagnostics,
+    onRebuild: (outcome) => {
+      if (outcome.changed) picker.retain(outcome.result.table.backends);
+      statusWriter?.sync();
+    },
+  });
+
+  let shuttingDown = false;
+  const proxy = new ProxyServer({ holder, picker, load, logger: logger.child({ component: "proxy" }) });
+  const httpListener = { proto: "http" as const, port: config.httpPort };
+  const httpServer = proxy.createServer(httpListener);
+  const admin = createAdminServer({
+    holder,
+    registry,
+    diagnostics: () => diagnostics.active(),
+    notReadyReason: () => (shuttingDown ? "shutting down" : !reconciler.synced ? "waiting for the first sync of every source" : undefined),
+  });
+  const adminPort = await listen(admin, config.adminPort, config.bindAddress);
+  const httpPort = await listen(httpServer, config.httpPort, config.bindAddress);
+  // With port 0 the kernel picks; X-Forwarded-Port must name the real one.
+  httpListener.port = httpPort;
+  logger.info("listening", { http: httpPort, admin: adminPort, bindAddress: config.bindAddress, mode: config.mode });
+
+  let stopSource: () => Promise<void>;
+  if (kubeConfig) {
+    const source = new ClusterSource({
+      kubeConfig,
+      store,
+      logger: logger.child({ component: "informer" }),
+      ...(config.watchNamespace ? { namespace: config.watchNamespace } : {}),
+    });
+    stopSource = () => source.stop();
+    await source.start();
+  } else {
+    const folder = config.manifests ?? "examples";
+    const source = new FolderSource({ folder, store, logger: logger.child({ component: "files", folder }) });
+    stopSource = () => Promise.resolve(source.stop());
+    await source.start();
+  }
+  reconciler.markSynced();
+  logger.info("initial sync complete", { generation: holder.current?.generation ?? 0 });
+
+  const shutdown = (signal: string): void => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    // Ctrl-C at a terminal wants out now; SIGTERM from the kubelet gets the delay load balancers need.
+    const delayMs = signal === "SIGINT" ? 0 : config.shutdownDelayMs;
+    logger.info("shutting down: readiness now fails, still serving", { signal, delayMs });
+    setTimeout(() => {
+      logger.info("closing listeners; waiting for in-flight requests", { graceMs: config.shutdownGraceMs });
+      reconciler.stop();
+      void stopSource();
+      httpServer.close(() => {
+        admin.close();
+        proxy.close();
+        logger.info("stopped");
+        process.exit(0);
+      });
+      httpServer.closeIdleConnections();
+      setTimeout(() => {
+        logger.warn("shutdown grace expired; closing remaining connections");
+        httpServer.closeAllConnections();
+        process.exit(0);
+      }, config.shutdownGraceMs).unref();
+    }, delayMs).unref();
+  };
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
+}
+
+const parsed = parseConfig(process.argv.slice(2), process.env);
+if (parsed.ok === "help") {
+  process.stdout.write(`${parsed.text}\n`);
+} else if (!parsed.ok) {
+  process.stderr.write(`turnout: invalid configuration:\n${parsed.errors.map((e) => `  - ${e}`).join("\n")}\nSee turnout --help.\n`);
+  process.exitCode = 2;
+} else {
+  const logger = createLogger({ level: parsed.config.logLevel });
+  run(parsed.config, logger).catch((error: unknown) => {
+    logger.error("fatal start-up error", { error });
+    process.exit(1);
+  });
+}

@@ -1,0 +1,93 @@
+// Peak-EWMA balancing: slow endpoints are avoided, new ones probed but not flooded,
+// and a slow endpoint is tried again once its estimate has decayed.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { EndpointLoadTracker } from "../endpoints/endpoint-load.ts";
+import { EwmaBalancer, MIN_COST_LATENCY_MS, pairCosts } from "./ewma.ts";
+import { seededRandom } from "./seeded-random.ts";
+import { makeEndpoints } from "./test-endpoints.ts";
+
+const DECAY_MS = 10_000;
+
+void test("pair costs: latency x (in flight + 1); a missing sample borrows the rival's latency", () => {
+  assert.deepEqual(pairCosts(10, 2, 4, 0), [30, 4]);
+  assert.deepEqual(pairCosts(undefined, 1, 8, 3), [16, 32]);
+  assert.deepEqual(pairCosts(8, 3, undefined, 1), [32, 16]);
+  assert.deepEqual(pairCosts(undefined, 2, undefined, 0), [3, 1]);
+  // A 0 ms estimate is floored, so the queue still counts.
+  assert.deepEqual(pairCosts(0, 4, 0, 1), [MIN_COST_LATENCY_MS * 5, MIN_COST_LATENCY_MS * 2]);
+});
+
+void test("an endpoint at 50 ms next to two at 1 ms gets under 10% of the traffic", () => {
+  const endpoints = makeEndpoints(3);
+  const latencyOf = new Map([
+    [endpoints[0]!.address, 50],
+    [endpoints[1]!.address, 1],
+    [endpoints[2]!.address, 1],
+  ]);
+  let now = 0;
+  const load = new EndpointLoadTracker();
+  const balancer = new EwmaBalancer(endpoints, seededRandom(1), () => now, load);
+  const inFlight: { address: string; doneAt: number; startedAt: number }[] = [];
+  const counts = new Map<string, number>();
+  const requests = 20_000;
+  for (let i = 0; i < requests; i++) {
+    now += 0.5; // two requests per simulated millisecond
+    for (let k = inFlight.length - 1; k >= 0; k--) {
+      const request = inFlight[k]!;
+      if (request.doneAt <= now) {
+        load.end(request.address, request.doneAt - request.startedAt, DECAY_MS, now);
+        inFlight.splice(k, 1);
+      }
+    }
+    const endpoint = balancer.pick({})!;
+    counts.set(endpoint.address, (counts.get(endpoint.address) ?? 0) + 1);
+    load.begin(endpoint.address);
+    inFlight.push({ address: endpoint.address, startedAt: now, doneAt: now + latencyOf.get(endpoint.address)! });
+  }
+  const slowShare = (counts.get(endpoints[0]!.address) ?? 0) / requests;
+  assert.ok(slowShare < 0.1, `slow endpoint share ${slowShare}`);
+  // The fast two share the rest about evenly.
+  for (const endpoint of endpoints.slice(1)) {
+    assert.ok((counts.get(endpoint.address) ?? 0) / requests > 0.4);
+  }
+});
+
+void test("a new endpoint without samples is probed but not flooded", () => {
+  const endpoints = makeEndpoints(3);
+  const fresh = endpoints[2]!;
+  const load = new EndpointLoadTracker();
+  const now = 1_000;
+  for (const endpoint of endpoints.slice(0, 2)) {
+    load.begin(endpoint.address);
+    load.end(endpoint.address, 10, DECAY_MS, now);
+  }
+  const balancer = new EwmaBalancer(endpoints, seededRandom(2), () => now, load);
+  // Nothing completes: every pick adds to its endpoint's queue.
+  let freshPicks = 0;
+  for (let i = 0; i < 300; i++) {
+    const endpoint = balancer.pick({})!;
+    load.begin(endpoint.address);
+    if (endpoint === fresh) freshPicks += 1;
+  }
+  // Compared on queue length alone it gets about a third; never most of the traffic.
+  assert.ok(freshPicks >= 60 && freshPicks <= 140, `fresh endpoint got ${freshPicks} of 300`);
+});
+
+void test("a slow endpoint is tried again once its estimate has decayed below the others'", () => {
+  const [slow, fast] = makeEndpoints(2);
+  const load = new EndpointLoadTracker();
+  let now = 0;
+  load.begin(slow!.address);
+  load.end(slow!.address, 50, 1_000, now);
+  load.begin(fast!.address);
+  load.end(fast!.address, 1, 1_000, now);
+  const balancer = new EwmaBalancer([slow!, fast!], seededRandom(3), () => now, load);
+  assert.equal(balancer.pick({}), fast);
+  // Four time constants later, with fresh 1 ms samples for the fast endpoint only,
+  // the slow one's estimate is 50 * e^-4 ~ 0.92 ms: it is now the cheaper choice.
+  now = 4_000;
+  load.begin(fast!.address);
+  load.end(fast!.address, 1, 1_000, now);
+  assert.equal(balancer.pick({}), slow);
+});

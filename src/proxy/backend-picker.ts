@@ -1,0 +1,49 @@
+// BackendPicker: one balancer per (backend, policy), rebuilt only when the
+// backend's endpoint set changes, so a pick costs what the policy costs and
+// nothing is recomputed per request.
+import type { Balancer, BalancerDeps, PickContext } from "../balancer/balancer.ts";
+import { createBalancer } from "../balancer/index.ts";
+import type { Endpoint } from "../endpoints/endpoint.ts";
+import type { EndpointRegistry, EndpointSet } from "../endpoints/endpoint-registry.ts";
+import type { BackendRef, LoadBalancePolicy } from "../routing/route-table.ts";
+
+interface CachedBalancer {
+  version: number;
+  set: EndpointSet;
+  balancer: Balancer;
+}
+
+export class BackendPicker {
+  readonly #registry: EndpointRegistry;
+  readonly #deps: BalancerDeps;
+  readonly #cache = new Map<string, CachedBalancer>();
+
+  constructor(registry: EndpointRegistry, deps: BalancerDeps) {
+    this.#registry = registry;
+    this.#deps = deps;
+  }
+
+  /** The endpoint set of a backend and the balancer over its usable endpoints. */
+  balancerFor(backend: BackendRef, policy: LoadBalancePolicy): CachedBalancer {
+    const set = this.#registry.endpointSet(backend);
+    const key = `${backend.key}|${policy}`;
+    let cached = this.#cache.get(key);
+    if (!cached || cached.version !== set.version) {
+      cached = { version: set.version, set, balancer: createBalancer(policy, set.usable, this.#deps) };
+      this.#cache.set(key, cached);
+    }
+    return cached;
+  }
+
+  pick(backend: BackendRef, policy: LoadBalancePolicy, ctx: PickContext): Endpoint | undefined {
+    return this.balancerFor(backend, policy).balancer.pick(ctx);
+  }
+
+  /** Drops balancers of backends no route refers to any more. */
+  retain(backends: readonly BackendRef[]): void {
+    const live = new Set(backends.map((b) => b.key));
+    for (const key of this.#cache.keys()) {
+      if (!live.has(key.slice(0, key.lastIndexOf("|")))) this.#cache.delete(key);
+    }
+  }
+}

@@ -1,0 +1,48 @@
+// Turns translation diagnostics into log lines and Kubernetes Events, once per
+// distinct problem: a diagnostic that persists across rebuilds is not repeated;
+// one that goes away and comes back is reported again.
+import type { Diagnostic } from "../routing/route-table.ts";
+import type { Logger } from "../observability/logger.ts";
+
+/** Where Warning Events go in cluster mode (file mode has none). */
+export interface EventSink {
+  emit(diagnostic: Diagnostic): void;
+}
+
+function diagnosticKey(d: Diagnostic): string {
+  return `${d.ref.kind}\0${d.ref.namespace}\0${d.ref.name}\0${d.reason}\0${d.message}`;
+}
+
+export class DiagnosticReporter {
+  readonly #logger: Logger;
+  readonly #events: EventSink | undefined;
+  #active = new Map<string, Diagnostic>();
+
+  constructor(logger: Logger, events?: EventSink) {
+    this.#logger = logger;
+    this.#events = events;
+  }
+
+  /** Reports what is new since the last call; returns how many were new. */
+  report(diagnostics: readonly Diagnostic[]): number {
+    const next = new Map<string, Diagnostic>();
+    let fresh = 0;
+    for (const d of diagnostics) {
+      const key = diagnosticKey(d);
+      next.set(key, d);
+      if (this.#active.has(key)) continue;
+      fresh += 1;
+      const fields = { ref: `${d.ref.namespace}/${d.ref.name}`, kind: d.ref.kind, reason: d.reason };
+      if (d.severity === "Warning") this.#logger.warn(d.message, fields);
+      else this.#logger.info(d.message, fields);
+      this.#events?.emit(d);
+    }
+    this.#active = next;
+    return fresh;
+  }
+
+  /** Diagnostics of the latest rebuild, for /debug and metrics. */
+  active(): Diagnostic[] {
+    return [...this.#active.values()];
+  }
+}

@@ -1,0 +1,49 @@
+// Request conditions of conditioned route members: header, cookie and query
+// equals / regex / present checks. A repeated value matches if any of its values does.
+import type { MatchCondition } from "./route-table.ts";
+import type { RequestValues, RouteRequest } from "./request.ts";
+
+function lookup(condition: MatchCondition, request: RouteRequest): RequestValues {
+  switch (condition.source) {
+    case "header":
+      return request.header(condition.name);
+    case "cookie":
+      return request.cookie(condition.name);
+    case "query":
+      return request.query(condition.name);
+  }
+}
+
+function valueMatches(condition: MatchCondition, value: string): boolean {
+  switch (condition.op) {
+    case "present":
+      return true;
+    case "equals":
+      return condition.value !== undefined && value === condition.value;
+    case "regex": {
+      const regex = condition.regex;
+      if (regex === undefined) return false;
+      // A global or sticky RegExp keeps state between test() calls; start from 0.
+      if (regex.global || regex.sticky) regex.lastIndex = 0;
+      return regex.test(value);
+    }
+  }
+}
+
+export function conditionHolds(condition: MatchCondition, request: RouteRequest): boolean {
+  const values = lookup(condition, request);
+  if (values === undefined) return false;
+  if (typeof values === "string") return valueMatches(condition, values);
+  for (const value of values) {
+    if (valueMatches(condition, value)) return true;
+  }
+  return false;
+}
+
+/** True when every condition holds (vacuously for none). */
+export function conditionsHold(conditions: readonly MatchCondition[], request: RouteRequest): boolean {
+  for (const condition of conditions) {
+    if (!conditionHolds(condition, request)) return false;
+  }
+  return true;
+}

@@ -1,0 +1,81 @@
+// Picks the version of each of our Ingresses that translation uses: the current one
+// when its turnout.dev/* annotations are valid, else the last accepted one, else
+// none. Annotation problems become diagnostics here.
+import { ANNOTATION_NAMES } from "../config/annotation-schemas.ts";
+import type { IngressAnnotations } from "../config/annotations.ts";
+import { ANNOTATION_PREFIX, formatAnnotationProblem, parseIngressAnnotations } from "../config/annotations.ts";
+import type { Diagnostic } from "../routing/index.ts";
+import type { Ingress } from "../store/index.ts";
+import { objectKey } from "../store/index.ts";
+import { ingressDiagnostic } from "./diagnostics.ts";
+import type { OwnershipTest } from "./ingress-class.ts";
+import { compareByAge, compareStrings } from "./ordering.ts";
+
+/** An Ingress version that takes part in translation, with its parsed annotations. */
+export interface UsableIngress {
+  /** namespace/name */
+  key: string;
+  ingress: Ingress;
+  annotations: IngressAnnotations;
+}
+
+export interface IngressVersions {
+  /** Oldest first (creationTimestamp, then namespace/name). */
+  usable: UsableIngress[];
+  /** namespace/name of Ingresses whose current version is used, sorted. */
+  accepted: string[];
+}
+
+const KNOWN_ANNOTATIONS: ReadonlySet<string> = new Set(ANNOTATION_NAMES.map((name) => ANNOTATION_PREFIX + name));
+
+/** Parser warnings are about unknown keys, or known annotations that have no effect as combined. */
+function warningReason(annotation: string): string {
+  return KNOWN_ANNOTATIONS.has(annotation) ? "IgnoredAnnotation" : "UnknownAnnotation";
+}
+
+/**
+ * `owned` are the current versions of our Ingresses. `lastAccepted` versions are
+ * used only if they are still ours and their annotations still parse.
+ */
+export function chooseIngressVersions(
+  owned: readonly Ingress[],
+  lastAccepted: ReadonlyMap<string, Ingress>,
+  isOurs: OwnershipTest,
+  diagnostics: Diagnostic[],
+): IngressVersions {
+  const usable: UsableIngress[] = [];
+  const accepted: string[] = [];
+
+  for (const current of owned) {
+    const key = objectKey(current.meta);
+    const parsed = parseIngressAnnotations(current.meta.annotations);
+    for (const warning of parsed.warnings) {
+      diagnostics.push(
+        ingressDiagnostic(current.meta, "Warning", warningReason(warning.annotation), formatAnnotationProblem(warning)),
+      );
+    }
+    if (parsed.ok) {
+      usable.push({ key, ingress: current, annotations: parsed.value });
+      accepted.push(key);
+      continue;
+    }
+
+    const previous = lastAccepted.get(key);
+    const previousParsed = previous && isOurs(previous) ? parseIngressAnnotations(previous.meta.annotations) : undefined;
+    const fallback =
+      previous && previousParsed?.ok === true ? { ingress: previous, annotations: previousParsed.value } : undefined;
+    const consequence = fallback
+      ? `; still serving the last accepted version (resourceVersion ${JSON.stringify(fallback.ingress.meta.resourceVersion)}) until this is fixed`
+      : "; this Ingress is left out until this is fixed";
+    for (const error of parsed.errors) {
+      diagnostics.push(
+        ingressDiagnostic(current.meta, "Warning", "InvalidAnnotation", formatAnnotationProblem(error) + consequence),
+      );
+    }
+    if (fallback) usable.push({ key, ...fallback });
+  }
+
+  usable.sort((a, b) => compareByAge(a.ingress, b.ingress));
+  accepted.sort(compareStrings);
+  return { usable, accepted };
+}

@@ -1,0 +1,28 @@
+// Deterministic orderings translation relies on: by age (creationTimestamp, then
+// namespace/name), and plain code-unit string order (never locale-dependent).
+import type { ObjectMeta } from "../store/index.ts";
+
+export function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Milliseconds since the epoch; objects without a readable timestamp sort last. */
+export function creationTime(meta: Pick<ObjectMeta, "creationTimestamp">): number {
+  const time = Date.parse(meta.creationTimestamp);
+  return Number.isNaN(time) ? Number.POSITIVE_INFINITY : time;
+}
+
+export function compareNamespacedNames(
+  a: { namespace: string; name: string },
+  b: { namespace: string; name: string },
+): number {
+  return compareStrings(a.namespace, b.namespace) || compareStrings(a.name, b.name);
+}
+
+/** Oldest first; equal ages by namespace, then name. */
+export function compareByAge(a: { meta: ObjectMeta }, b: { meta: ObjectMeta }): number {
+  const ta = creationTime(a.meta);
+  const tb = creationTime(b.meta);
+  if (ta !== tb) return ta < tb ? -1 : 1;
+  return compareNamespacedNames(a.meta, b.meta);
+}
