@@ -10,7 +10,11 @@ import { CONTROLLER_NAME, parseConfig } from "../src/config/flags.ts";
 import { copies, dockerIgnores, instructions, packageName, parseDockerfile, runtimeModuleGraph, workdir } from "./tools/dockerfile.ts";
 import { REPO_ROOT, runHelm } from "./tools/helm.ts";
 import { MANIFEST_PATH, REGENERATE_COMMAND, renderDefaultManifests } from "./tools/render-manifests.ts";
-
+import {
+  CHART, CI, RELEASE_NAMESPACE, bindingSchema, containerPort, controller, flag, grants, helmTemplate, metadataSchema,
+  objectSchema, ofKind, one, render, roleSchema, serviceMonitorSchema, serviceSchema, stringMap,
+} from "./tools/chart-objects.ts";
+import type { K8sObject } from "./tools/chart-objects.ts";
 
 const WATCH_GRANTS = [
   "core events create",

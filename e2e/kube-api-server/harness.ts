@@ -2,8 +2,7 @@
 // running Node, waits for its JSON ready line, and hands back URL, kubeconfig and a client.
 
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { z } from "zod";
@@ -21,7 +20,7 @@ export interface StartKubeApiServerOptions {
   /** ClusterRole/Role objects (YAML or JSON) to enforce from the start. */
   rbacFile?: string;
   token?: string;
-  /** Where cert, key and kubeconfig go; default a fresh temp dir removed by stop(). */
+  /** Where cert, key and kubeconfig go; default a temp dir the server removes when it exits. */
   stateDir?: string;
   /** Log every request to this process's stderr. */
   verbose?: boolean;
@@ -38,7 +37,7 @@ export interface KubeApiServerHandle {
   caFile: string;
   stateDir: string;
   client: KubeTestClient;
-  /** Terminates the server (SIGTERM, then SIGKILL after 5 s) and removes a temp state dir. */
+  /** Terminates the server (SIGTERM, then SIGKILL after 5 s); the server removes its temp state dir. */
   stop(): Promise<void>;
 }
 
@@ -48,12 +47,14 @@ const readyLineSchema = z.object({
   kubeconfigPath: z.string(),
   token: z.string(),
   caFile: z.string(),
+  stateDir: z.string(),
 });
 
 const MAIN_PATH = join(import.meta.dirname, "main.ts");
 
-function flagsFor(options: StartKubeApiServerOptions, stateDir: string): string[] {
-  const flags = ["--port", "0", "--state-dir", stateDir, "--exit-with-stdin"];
+function flagsFor(options: StartKubeApiServerOptions): string[] {
+  const flags = ["--port", "0", "--exit-with-stdin"];
+  if (options.stateDir !== undefined) flags.push("--state-dir", options.stateDir);
   if (options.bookmarkIntervalMs !== undefined) flags.push("--bookmark-interval-ms", String(options.bookmarkIntervalMs));
   if (options.bookmarks !== undefined) flags.push("--bookmarks", options.bookmarks);
   if (options.historyLimit !== undefined) flags.push("--history-limit", String(options.historyLimit));
@@ -64,10 +65,8 @@ function flagsFor(options: StartKubeApiServerOptions, stateDir: string): string[
 }
 
 export async function startKubeApiServer(options: StartKubeApiServerOptions = {}): Promise<KubeApiServerHandle> {
-  const ownStateDir = options.stateDir === undefined;
-  const stateDir = options.stateDir ?? (await mkdtemp(join(tmpdir(), "turnout-kube-api-")));
   // stdin stays open as a lifeline: if this process dies, the server sees EOF and exits.
-  const child = spawn(process.execPath, [MAIN_PATH, ...flagsFor(options, stateDir)], { stdio: ["pipe", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [MAIN_PATH, ...flagsFor(options)], { stdio: ["pipe", "pipe", "pipe"] });
   let stderr = "";
   child.stderr.setEncoding("utf8");
   child.stderr.on("data", (chunk: string) => {
@@ -84,7 +83,6 @@ export async function startKubeApiServer(options: StartKubeApiServerOptions = {}
       clearTimeout(killer);
     }
     child.stdin.destroy();
-    if (ownStateDir) await rm(stateDir, { recursive: true, force: true });
   };
 
   const ready = await new Promise<z.infer<typeof readyLineSchema>>((resolve, reject) => {
@@ -119,7 +117,6 @@ export async function startKubeApiServer(options: StartKubeApiServerOptions = {}
   return {
     ...ready,
     ca,
-    stateDir,
     client,
     stop: async () => {
       client.close();

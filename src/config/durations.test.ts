@@ -6,7 +6,7 @@ import { durationSchema, formatDuration } from "./durations.ts";
 
 const SYNTAX = "must be a duration such as 500ms, 10s, 1m or 1m30s (whole numbers with units h, m, s, ms, largest first)";
 
-describe("durationSchema", () => {
+void describe("durationSchema", () => {
   const valid: [string, number][] = [
     ["1ms", 1],
     ["500ms", 500],
@@ -20,7 +20,7 @@ describe("durationSchema", () => {
     ["007s", 7_000],
   ];
   for (const [text, ms] of valid) {
-    it(`parses ${JSON.stringify(text)} as ${ms} ms`, () => {
+    void it(`parses ${JSON.stringify(text)} as ${ms} ms`, () => {
       assert.equal(durationSchema().parse(text), ms);
     });
   }
@@ -44,14 +44,14 @@ describe("durationSchema", () => {
     ["99999999999999999999h", "must be at most 1h"],
   ];
   for (const [text, message] of invalid) {
-    it(`rejects ${JSON.stringify(text)}`, () => {
+    void it(`rejects ${JSON.stringify(text)}`, () => {
       const result = durationSchema().safeParse(text);
       assert.equal(result.success, false);
       assert.deepEqual(result.error?.issues.map((issue) => issue.message), [message]);
     });
   }
 
-  it("applies custom bounds", () => {
+  void it("applies custom bounds", () => {
     const schema = durationSchema({ minMs: 100, maxMs: 30_000 });
     assert.deepEqual(schema.safeParse("99ms").error?.issues.map((issue) => issue.message), ["must be at least 100ms"]);
     assert.deepEqual(schema.safeParse("31s").error?.issues.map((issue) => issue.message), ["must be at most 30s"]);
@@ -60,7 +60,7 @@ describe("durationSchema", () => {
   });
 });
 
-describe("formatDuration", () => {
+void describe("formatDuration", () => {
   const cases: [number, string][] = [
     [0, "0s"],
     [1, "1ms"],
@@ -70,7 +70,7 @@ describe("formatDuration", () => {
     [3_661_001, "1h1m1s1ms"],
   ];
   for (const [ms, text] of cases) {
-    it(`formats ${ms} ms as ${text}`, () => {
+    void it(`formats ${ms} ms as ${text}`, () => {
       assert.equal(formatDuration(ms), text);
       if (ms > 0) assert.equal(durationSchema({ maxMs: Infinity }).parse(text), ms);
     });

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { closestMatch, editDistance } from "./edit-distance.ts";
 
-describe("editDistance", () => {
+void describe("editDistance", () => {
   const cases: [string, string, number][] = [
     ["", "", 0],
     ["weight", "weight", 0],
@@ -16,23 +16,23 @@ describe("editDistance", () => {
     ["kitten", "sitting", 3],
   ];
   for (const [a, b, distance] of cases) {
-    it(`${JSON.stringify(a)} -> ${JSON.stringify(b)} is ${distance}`, () => {
+    void it(`${JSON.stringify(a)} -> ${JSON.stringify(b)} is ${distance}`, () => {
       assert.equal(editDistance(a, b), distance);
       assert.equal(editDistance(b, a), distance);
     });
   }
 });
 
-describe("closestMatch", () => {
+void describe("closestMatch", () => {
   const candidates = ["retries", "retry-on", "read-timeout"];
-  it("picks the nearest candidate within the limit", () => {
+  void it("picks the nearest candidate within the limit", () => {
     assert.equal(closestMatch("retry-om", candidates, 2), "retry-on");
     assert.equal(closestMatch("retires", candidates, 2), "retries");
   });
-  it("returns undefined when nothing is close enough", () => {
+  void it("returns undefined when nothing is close enough", () => {
     assert.equal(closestMatch("timeout", candidates, 2), undefined);
   });
-  it("breaks ties in favour of the earlier candidate", () => {
+  void it("breaks ties in favour of the earlier candidate", () => {
     assert.equal(closestMatch("ab", ["aa", "bb"], 2), "aa");
   });
 });

@@ -5,7 +5,7 @@ import { describe, it } from "node:test";
 import type { MatchCondition, MatchSource } from "../routing/route-table.ts";
 import { MAX_CONDITIONS, conditionListSchema, splitConditionEntries } from "./match-conditions.ts";
 
-describe("splitConditionEntries", () => {
+void describe("splitConditionEntries", () => {
   const cases: [string, string[]][] = [
     ["a=1,b=2", ["a=1", "b=2"]],
     ["a=1\nb=2\n", ["a=1", "b=2"]],
@@ -23,7 +23,7 @@ describe("splitConditionEntries", () => {
     ["X=(a,b)", ["X=(a", "b)"]],
   ];
   for (const [text, entries] of cases) {
-    it(`splits ${JSON.stringify(text)}`, () => {
+    void it(`splits ${JSON.stringify(text)}`, () => {
       assert.deepEqual(splitConditionEntries(text), entries);
     });
   }
@@ -44,8 +44,8 @@ function plain(conditions: MatchCondition[]): Omit<MatchCondition, "regex">[] {
   return conditions.map(({ regex: _regex, ...rest }) => rest);
 }
 
-describe("conditionListSchema", () => {
-  it("parses equals, regex and presence header conditions, lower-casing names", () => {
+void describe("conditionListSchema", () => {
+  void it("parses equals, regex and presence header conditions, lower-casing names", () => {
     const conditions = parse("header", "X-Canary=always, X-Version~v[0-9]+\nX-Debug");
     assert.deepEqual(plain(conditions), [
       { source: "header", name: "x-canary", op: "equals", value: "always" },
@@ -57,7 +57,7 @@ describe("conditionListSchema", () => {
     assert.equal(conditions[1]?.regex?.flags, "u");
   });
 
-  it("keeps cookie and query names as written", () => {
+  void it("keeps cookie and query names as written", () => {
     assert.deepEqual(plain(parse("cookie", "Group=B")), [{ source: "cookie", name: "Group", op: "equals", value: "B" }]);
     assert.deepEqual(plain(parse("query", "Variant~a|b, debug")), [
       { source: "query", name: "Variant", op: "regex", value: "a|b" },
@@ -65,25 +65,25 @@ describe("conditionListSchema", () => {
     ]);
   });
 
-  it("splits at the first = or ~, so values may contain them", () => {
+  void it("splits at the first = or ~, so values may contain them", () => {
     assert.deepEqual(plain(parse("header", "X-A=b=c~d, X-B~a=b")), [
       { source: "header", name: "x-a", op: "equals", value: "b=c~d" },
       { source: "header", name: "x-b", op: "regex", value: "a=b" },
     ]);
   });
 
-  it("accepts an empty equals value: the header is present and empty", () => {
+  void it("accepts an empty equals value: the header is present and empty", () => {
     assert.deepEqual(plain(parse("header", "X-Empty=")), [{ source: "header", name: "x-empty", op: "equals", value: "" }]);
   });
 
-  it("keeps commas that belong to a regex", () => {
+  void it("keeps commas that belong to a regex", () => {
     const [condition] = parse("header", "X-Id~[0-9]{1,3}");
     assert.equal(condition?.value, "[0-9]{1,3}");
     assert.equal(condition?.regex?.test("123"), true);
     assert.equal(condition?.regex?.test("1234"), false);
   });
 
-  it("keeps whitespace inside query values", () => {
+  void it("keeps whitespace inside query values", () => {
     assert.deepEqual(plain(parse("query", "q= a b")), [{ source: "query", name: "q", op: "equals", value: " a b" }]);
   });
 
@@ -115,12 +115,12 @@ describe("conditionListSchema", () => {
     ["header", Array.from({ length: MAX_CONDITIONS + 1 }, (_, i) => `X-${i}`).join(","), ["lists 33 conditions; the limit is 32"]],
   ];
   for (const [source, text, expected] of invalid) {
-    it(`rejects ${source} ${JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text)}`, () => {
+    void it(`rejects ${source} ${JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text)}`, () => {
       assert.deepEqual(messages(source, text), expected);
     });
   }
 
-  it("accepts exactly the limit of conditions", () => {
+  void it("accepts exactly the limit of conditions", () => {
     const text = Array.from({ length: MAX_CONDITIONS }, (_, i) => `X-${i}`).join(",");
     assert.equal(parse("header", text).length, MAX_CONDITIONS);
   });

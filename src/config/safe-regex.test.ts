@@ -64,9 +64,9 @@ const rejected: [string, RegExp][] = [
   ["a".repeat(MAX_REGEX_LENGTH + 1), /^is 257 characters long; the limit is 256$/],
 ];
 
-describe("compileSafeRegex", () => {
+void describe("compileSafeRegex", () => {
   for (const pattern of accepted) {
-    it(`accepts ${JSON.stringify(pattern.length > 40 ? `${pattern.slice(0, 40)}…` : pattern)}`, () => {
+    void it(`accepts ${JSON.stringify(pattern.length > 40 ? `${pattern.slice(0, 40)}…` : pattern)}`, () => {
       const result = compileSafeRegex(pattern);
       assert.ok(result.ok, result.ok ? "" : result.reason);
       assert.equal(result.regex.source, new RegExp(`^(?:${pattern})$`, "u").source);
@@ -75,14 +75,14 @@ describe("compileSafeRegex", () => {
   }
 
   for (const [pattern, reason] of rejected) {
-    it(`rejects ${JSON.stringify(pattern.length > 40 ? `${pattern.slice(0, 40)}…` : pattern)}`, () => {
+    void it(`rejects ${JSON.stringify(pattern.length > 40 ? `${pattern.slice(0, 40)}…` : pattern)}`, () => {
       const result = compileSafeRegex(pattern);
       assert.equal(result.ok, false);
       if (!result.ok) assert.match(result.reason, reason);
     });
   }
 
-  it("matches the whole value, not a substring", () => {
+  void it("matches the whole value, not a substring", () => {
     const result = compileSafeRegex("abc");
     assert.ok(result.ok);
     assert.equal(result.regex.test("abc"), true);
@@ -90,7 +90,7 @@ describe("compileSafeRegex", () => {
     assert.equal(result.regex.test("abcx"), false);
   });
 
-  it("anchors every branch of a top-level alternation", () => {
+  void it("anchors every branch of a top-level alternation", () => {
     const result = compileSafeRegex("a|b");
     assert.ok(result.ok);
     assert.equal(result.regex.test("a"), true);
@@ -98,17 +98,17 @@ describe("compileSafeRegex", () => {
     assert.equal(result.regex.test("xb"), false);
   });
 
-  it("counts the length in code points, not UTF-16 units", () => {
+  void it("counts the length in code points, not UTF-16 units", () => {
     assert.ok(compileSafeRegex("😀".repeat(MAX_REGEX_LENGTH)).ok);
   });
 
-  it("uses Unicode semantics: . matches one astral character", () => {
+  void it("uses Unicode semantics: . matches one astral character", () => {
     const result = compileSafeRegex("a.b");
     assert.ok(result.ok);
     assert.equal(result.regex.test("a😀b"), true);
   });
 
-  it("finishes quickly on hostile input for accepted patterns that look risky", () => {
+  void it("finishes quickly on hostile input for accepted patterns that look risky", () => {
     // With the rejected patterns, inputs like these take seconds to centuries;
     // the accepted ones answer at once. No timing assertion: finishing is the proof.
     const cases: [string, string][] = [

@@ -2,7 +2,7 @@
 // backend's endpoint set changes, so a pick costs what the policy costs and
 // nothing is recomputed per request.
 import type { Balancer, BalancerDeps, PickContext } from "../balancer/balancer.ts";
-import { createBalancer } from "../balancer/index.ts";
+import { createBalancer, xxh32 } from "../balancer/index.ts";
 import type { Endpoint } from "../endpoints/endpoint.ts";
 import type { EndpointRegistry, EndpointSet } from "../endpoints/endpoint-registry.ts";
 import type { BackendRef, LoadBalancePolicy } from "../routing/route-table.ts";
@@ -11,6 +11,16 @@ interface CachedBalancer {
   version: number;
   set: EndpointSet;
   balancer: Balancer;
+  /** Usable endpoints by affinity id, built on first use. */
+  byAffinityId?: Map<string, Endpoint>;
+}
+
+/**
+ * The sticky-session cookie value naming an endpoint: opaque (not its address)
+ * and the same on every replica, so any turnout instance honours it.
+ */
+export function affinityId(address: string): string {
+  return xxh32(address, 0x74726e74).toString(16).padStart(8, "0");
 }
 
 export class BackendPicker {
@@ -37,6 +47,13 @@ export class BackendPicker {
 
   pick(backend: BackendRef, policy: LoadBalancePolicy, ctx: PickContext): Endpoint | undefined {
     return this.balancerFor(backend, policy).balancer.pick(ctx);
+  }
+
+  /** The usable endpoint a sticky-session cookie names, if it is still usable. */
+  endpointByAffinityId(backend: BackendRef, policy: LoadBalancePolicy, id: string): Endpoint | undefined {
+    const cached = this.balancerFor(backend, policy);
+    cached.byAffinityId ??= new Map(cached.set.usable.map((e) => [affinityId(e.address), e]));
+    return cached.byAffinityId.get(id);
   }
 
   /** Drops balancers of backends no route refers to any more. */

@@ -3,7 +3,8 @@ import type { HashKeySource } from "../routing/route-table.ts";
 import type { RouteRequest, RequestValues } from "../routing/request.ts";
 import { normaliseRequestHost } from "../routing/request.ts";
 
-function first(values: RequestValues): string | undefined {
+/** The first of one or more values (headers, cookies and query parameters may repeat). */
+export function firstValue(values: RequestValues): string | undefined {
   if (values === undefined) return undefined;
   return typeof values === "string" ? values : values[0];
 }
@@ -13,11 +14,11 @@ export function hashKeyOf(source: HashKeySource | undefined, request: RouteReque
   if (!source) return undefined;
   switch (source.kind) {
     case "header":
-      return first(request.header(source.name.toLowerCase()));
+      return firstValue(request.header(source.name.toLowerCase()));
     case "cookie":
-      return first(request.cookie(source.name));
+      return firstValue(request.cookie(source.name));
     case "query":
-      return first(request.query(source.name));
+      return firstValue(request.query(source.name));
     case "source-ip":
       return clientIp === "" ? undefined : clientIp;
     case "path":

@@ -4,20 +4,19 @@
 // and maps failures to the documented error responses.
 import http from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import httpProxy from "http-proxy";
 import type { EndpointLoadTracker } from "../endpoints/endpoint-load.ts";
 import type { Endpoint } from "../endpoints/endpoint.ts";
 import type { RouteTableHolder } from "../routing/published-table.ts";
-import type { RouteMember } from "../routing/route-table.ts";
+import type { AffinityPolicy, RouteMember } from "../routing/route-table.ts";
 import type { RouteRequest } from "../routing/request.ts";
 import { matchRoute, routeRequestFromHttp } from "../routing/index.ts";
 import type { Logger } from "../observability/logger.ts";
 import { ERRORS, errorBody, type ErrorCode } from "../errors.ts";
-import type { BackendPicker } from "./backend-picker.ts";
+import { affinityId, type BackendPicker } from "./backend-picker.ts";
 import { clientAddress, setForwardedHeaders, stripHopByHop } from "./forward-headers.ts";
-import { hashKeyOf } from "./hash-key.ts";
+import { firstValue, hashKeyOf } from "./hash-key.ts";
 
 export interface ListenerInfo {
   proto: "http" | "https";
@@ -92,14 +91,16 @@ export class ProxyServer {
     this.#now = options.now ?? (() => performance.now());
     this.#proxy = httpProxy.createProxyServer({ xfwd: false, ws: true, agent: this.#agent, prependPath: false });
     this.#proxy.on("proxyReq", (proxyReq, req) => this.#onProxyReq(proxyReq, req));
-    this.#proxy.on("proxyRes", (proxyRes, _req, res) => {
+    this.#proxy.on("proxyRes", (proxyRes, req, res) => {
       stripHopByHop(proxyRes.headers, false);
-      proxyRes.headers.connection = (res as ServerResponse).shouldKeepAlive ? "keep-alive" : "close";
+      proxyRes.headers.connection = res.shouldKeepAlive ? "keep-alive" : "close";
+      const cookie = upstreamContext.get(req)?.setCookie;
+      if (cookie !== undefined) proxyRes.headers["set-cookie"] = [...(proxyRes.headers["set-cookie"] ?? []), cookie];
     });
     // Errors on the upgrade path (no callback there) land here.
     this.#proxy.on("error", (error, _req, target) => {
       if (target instanceof http.ServerResponse) sendError(target, "TURNOUT_ERR_UPSTREAM_CONNECT");
-      else (target as Socket).destroy();
+      else target.destroy();
       this.#o.logger.debug("websocket proxy error", { error });
     });
   }
@@ -138,10 +139,15 @@ export class ProxyServer {
     const clientIp = clientAddress(req.socket.remoteAddress);
     stripHopByHop(req.headers, false);
     setForwardedHeaders(req.headers, { clientIp, proto: listener.proto, port: listener.port });
+    const member = match.member;
+    const affinity = member.policy.affinity;
+    const cookieId = affinity ? firstValue(routeRequest.cookie(affinity.cookieName)) : undefined;
     const attempt: Attempt = {
       req,
       res,
-      member: match.member,
+      member,
+      pinned: cookieId !== undefined ? this.#o.picker.endpointByAffinityId(member.backend, member.policy.loadBalance, cookieId) : undefined,
+      proto: listener.proto,
       hashKey: hashKeyOf(match.member.policy.hashBy, routeRequest, clientIp, req.url ?? "/"),
       attempted: new Set(),
       retriesLeft: match.member.policy.retries,
@@ -152,8 +158,12 @@ export class ProxyServer {
 
   #forward(a: Attempt): void {
     const { member } = a;
-    const endpoint = this.#o.picker.pick(member.backend, member.policy.loadBalance, { hashKey: a.hashKey, attempted: a.attempted });
+    const pinned = a.pinned && !a.attempted.has(a.pinned.address) ? a.pinned : undefined;
+    const endpoint = pinned ?? this.#o.picker.pick(member.backend, member.policy.loadBalance, { hashKey: a.hashKey, attempted: a.attempted });
     if (!endpoint) return sendError(a.res, "TURNOUT_ERR_NO_ENDPOINTS");
+    const affinity = member.policy.affinity;
+    // A new or changed pick under sticky sessions (re)sets the cookie.
+    const setCookie = affinity && !pinned ? affinityCookie(affinity, endpoint.address, a.proto === "https") : undefined;
     a.attempted.add(endpoint.address);
     const { load } = this.#o;
     const started = this.#now();
@@ -165,7 +175,7 @@ export class ProxyServer {
       load.end(endpoint.address, this.#now() - started, member.policy.ewmaDecayMs, this.#now());
     };
     a.res.once("close", finish);
-    requestTimeouts.set(a.req, { connectMs: member.policy.connectTimeoutMs, readMs: member.policy.readTimeoutMs });
+    upstreamContext.set(a.req, { connectMs: member.policy.connectTimeoutMs, readMs: member.policy.readTimeoutMs, setCookie });
     this.#proxy.web(a.req, a.res, { target: { host: endpoint.ip, port: endpoint.port } }, (error: NodeJS.ErrnoException) => {
       a.res.off("close", finish);
       finish();
@@ -196,7 +206,7 @@ export class ProxyServer {
   }
 
   #onProxyReq(proxyReq: http.ClientRequest, req: IncomingMessage): void {
-    const timeouts = requestTimeouts.get(req);
+    const timeouts = upstreamContext.get(req);
     if (!timeouts) return;
     proxyReq.setTimeout(timeouts.readMs, () => proxyReq.destroy(codedError("TURNOUT_READ_TIMEOUT", "upstream read timeout")));
     const socket = proxyReq.socket;
@@ -231,6 +241,9 @@ interface Attempt {
   req: IncomingMessage;
   res: ServerResponse;
   member: RouteMember;
+  /** The endpoint a valid sticky-session cookie names. */
+  pinned: Endpoint | undefined;
+  proto: "http" | "https";
   hashKey: string | undefined;
   attempted: Set<string>;
   retriesLeft: number;
@@ -238,8 +251,13 @@ interface Attempt {
   replayable: boolean;
 }
 
-/** Per-request timeouts, looked up when http-proxy creates the upstream request. */
-const requestTimeouts = new WeakMap<IncomingMessage, { connectMs: number; readMs: number }>();
+/** What the current upstream attempt of a request needs when http-proxy calls back. */
+const upstreamContext = new WeakMap<IncomingMessage, { connectMs: number; readMs: number; setCookie: string | undefined }>();
+
+function affinityCookie(policy: AffinityPolicy, address: string, secure: boolean): string {
+  const maxAge = policy.maxAgeSeconds !== undefined ? `; Max-Age=${policy.maxAgeSeconds}` : "";
+  return `${policy.cookieName}=${affinityId(address)}; Path=/; HttpOnly${secure ? "; Secure" : ""}${maxAge}`;
+}
 
 function retryAllowed(member: RouteMember, kind: FailureKind, method: string): boolean {
   const on = member.policy.retryOn;

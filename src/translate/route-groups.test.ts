@@ -2,6 +2,7 @@
 // (weights, remainder sharing, scaling, weight 0, conditions) once one is annotated.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { seededRandom } from "../routing/test-tables.ts";
 import { buildRouteTable } from "./build-route-table.ts";
 import type { Ingress } from "../store/index.ts";
 import { at, backend, ingress, path, reasons, routeOf, rule, service, simpleIngress, snapshot } from "./test-objects.ts";
@@ -176,6 +177,15 @@ void describe("weighted route groups", () => {
     assert.equal(routeOf(result, HOST, "/", {}, () => 0.5), "stable:80");
     assert.equal(routeOf(result, HOST, "/", {}, () => 0.89), "stable:80");
     assert.equal(routeOf(result, HOST, "/", {}, () => 0.91), "canary:80");
+  });
+
+  void it("a 10% canary Ingress gets 10% +/- 2 points of 10,000 seeded-random requests", () => {
+    const result = translate(cases[0]?.ingresses ?? []);
+    const random = seededRandom(424242);
+    let canary = 0;
+    for (let i = 0; i < 10_000; i++) if (routeOf(result, HOST, "/page", {}, random) === "canary:80") canary++;
+    const percent = canary / 100;
+    assert.ok(percent >= 8 && percent <= 12, `canary share ${percent}% is outside 10 +/- 2`);
   });
 
   void it("a group whose only member has weight 0 takes no traffic: the request falls to a shorter prefix", () => {
