@@ -6,8 +6,6 @@ import { methodNotAllowed, pathNotFound } from "./status.ts";
 
 export type Verb = "get" | "list" | "watch" | "create" | "update" | "patch" | "delete" | "deletecollection";
 
-export const VERBS: readonly Verb[] = ["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"];
-
 export interface ResourceRequest {
   verb: Verb;
   type: ResourceType;
@@ -74,8 +72,4 @@ export function parseResourceRequest(method: string, pathname: string, query: UR
     throw name === undefined ? methodNotAllowed(method) : pathNotFound();
   }
   return { verb, type, namespace, name, subresource: subresource === "status" ? "status" : undefined };
-}
-
-export function isDiscoveryPath(pathname: string): boolean {
-  return pathname === "/api" || pathname === "/apis" || pathname === "/version" || splitApiPath(pathname)?.rest.length === 0 || /^\/apis\/[^/]+\/?$/.test(pathname);
 }

@@ -92,7 +92,7 @@ function serveWatch(ctx: HandlerContext, request: ResourceRequest, query: URLSea
   const filter = selectorFilter(request, query);
   const rvParam = query.get("resourceVersion") ?? "";
   // Unset or "0": start with the current state as synthetic ADDED events.
-  const sinceRv = undefined;
+  const sinceRv = rvParam === "" || rvParam === "0" ? undefined : parseIntParam(query, "resourceVersion");
   const timeoutSeconds = parseIntParam(query, "timeoutSeconds");
   const bookmarks = ctx.bookmarks === "always" || (ctx.bookmarks === "requested" && query.get("allowWatchBookmarks") === "true");
   res.writeHead(200, { "content-type": "application/json", "cache-control": "no-cache, private" });

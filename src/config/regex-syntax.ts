@@ -34,7 +34,7 @@ export const MAX_REPEAT_COUNT = 1000;
 /** Thrown inside the parser for a disallowed feature; never escapes parseRegex. */
 class Disallowed extends Error {}
 
-const SYNTAX_ESCAPES: Readonly<Record<string, number>> = { t: 9, n: 10, v: 11, f: 12, r: 13 };
+const CONTROL_ESCAPES: Readonly<Record<string, number>> = { t: 9, n: 10, v: 11, f: 12, r: 13 };
 
 /** Parses `pattern`, which must already compile with the `u` flag. */
 export function parseRegex(pattern: string): RegexParse {
@@ -205,7 +205,7 @@ class RegexParser {
         if (/^[1-9]$/.test(char) && !inClass) {
           throw new Disallowed(`uses a backreference (\\${char}), which is not allowed`);
         }
-        return singleChar(SYNTAX_ESCAPES[char] ?? char.codePointAt(0) ?? 0);
+        return singleChar(CONTROL_ESCAPES[char] ?? char.codePointAt(0) ?? 0);
     }
   }
 

@@ -71,42 +71,41 @@ function findBacktrackingRisk(pattern: string, top: RegexNode[][]): string | und
 
   const sequences = [...top, ...nodes.flatMap((node) => (node.kind === "group" ? node.alternatives : []))];
   for (const sequence of sequences) {
-    const chain = longestOverlappingChain(flatten(sequence));
-    if (chain.length > MAX_OVERLAPPING_QUANTIFIERS) {
-      return `has ${chain.length} quantifiers in a row that can match the same text (${chain.map(quote).join(", ")}), which can take polynomial time; the limit is ${MAX_OVERLAPPING_QUANTIFIERS}`;
+    const chain = overlappingChain(flatten(sequence));
+    if (chain.length > 0) {
+      return `has more than ${MAX_OVERLAPPING_QUANTIFIERS} quantifiers in a row that can match the same text (${chain.map(quote).join(", ")}), which can take polynomial time`;
     }
   }
   return undefined;
 }
 
 /**
- * The longest run of variable-count parts, each able to hand text to the next:
- * they share characters, and everything between them can match those too.
+ * A run of more than MAX_OVERLAPPING_QUANTIFIERS variable-count parts, each able
+ * to hand text to the next (they share characters, and everything between them
+ * can match those too); empty when there is none.
  */
-function longestOverlappingChain(elements: RegexNode[]): RegexNode[] {
+function overlappingChain(elements: RegexNode[]): RegexNode[] {
   const variable = elements.map((node, index) => ({ node, index })).filter(({ node }) => hasVariableRepeat(node));
   const best: { length: number; previous: number }[] = [];
   for (let j = 0; j < variable.length; j++) {
-    best.push({ length: 1, previous: -1 });
+    let entry = { length: 1, previous: -1 };
     for (let i = 0; i < j; i++) {
-      const from = variable[i];
-      const to = variable[j];
-      const current = best[j];
-      const candidate = best[i];
-      if (from === undefined || to === undefined || current === undefined || candidate === undefined) continue;
-      if (candidate.length + 1 > current.length && canHandOver(elements, from.index, to.index)) {
-        best[j] = { length: candidate.length + 1, previous: i };
+      const candidate = best[i]?.length ?? 0;
+      if (candidate + 1 > entry.length && canHandOver(elements, variable[i]?.index ?? 0, variable[j]?.index ?? 0)) {
+        entry = { length: candidate + 1, previous: i };
       }
     }
+    best.push(entry);
+    if (entry.length > MAX_OVERLAPPING_QUANTIFIERS) {
+      const chain: RegexNode[] = [];
+      for (let at = j; at >= 0; at = best[at]?.previous ?? -1) {
+        const part = variable[at];
+        if (part !== undefined) chain.unshift(part.node);
+      }
+      return chain;
+    }
   }
-  let end = best.reduce((top, entry, index) => (entry.length > (best[top]?.length ?? 0) ? index : top), 0);
-  const chain: RegexNode[] = [];
-  while (end >= 0) {
-    const entry = variable[end];
-    if (entry !== undefined) chain.unshift(entry.node);
-    end = best[end]?.previous ?? -1;
-  }
-  return chain;
+  return [];
 }
 
 function canHandOver(elements: RegexNode[], from: number, to: number): boolean {
@@ -183,6 +182,13 @@ function firstCharsOfSequence(sequence: RegexNode[]): CharSet {
   return union(...sets);
 }
 
+const allCharsCache = new WeakMap<RegexNode, CharSet>();
+
 function allChars(node: RegexNode): CharSet {
-  return union(...descendants(node).map((part) => (part.kind === "chars" ? part.set : EMPTY_SET)));
+  let set = allCharsCache.get(node);
+  if (set === undefined) {
+    set = union(...descendants(node).map((part) => (part.kind === "chars" ? part.set : EMPTY_SET)));
+    allCharsCache.set(node, set);
+  }
+  return set;
 }

@@ -1,10 +1,13 @@
 // EndpointRegistry: one immutable EndpointSet per backend, rebuilt only for the
-// Service whose EndpointSlices changed, plus the per-endpoint state (load,
-// health) that must outlive route-table rebuilds, keyed by endpoint address.
+// Service whose EndpointSlices changed or the sets holding an endpoint whose
+// health flags changed; health state is kept per address across rebuilds.
 import type { EndpointSlice } from "../store/objects.ts";
 import type { BackendRef } from "../routing/route-table.ts";
+import type { Logger } from "../observability/logger.ts";
 import { endpointAddress } from "./endpoint.ts";
 import type { Endpoint } from "./endpoint.ts";
+import { selectUsable } from "./endpoint-health.ts";
+import type { EndpointHealth } from "./endpoint-health.ts";
 
 /** The endpoints of one backend at one moment. `version` changes whenever the set does. */
 export interface EndpointSet {
@@ -12,16 +15,46 @@ export interface EndpointSet {
   version: number;
   /** Every endpoint of the backend, sorted by address. */
   all: readonly Endpoint[];
+  /** Ready endpoints; if none is ready, those still serving while terminating (graceful shutdown). */
+  candidates: readonly Endpoint[];
   /**
-   * Endpoints that should take traffic now: ready ones; if none is ready, those
-   * still serving while terminating (graceful shutdown). Health flags filter this later.
+   * What balancers get: candidates that pass active checks and are not ejected;
+   * in panic mode (none does) every candidate.
    */
   usable: readonly Endpoint[];
+  /** True when no candidate is healthy and traffic is spread over all of them. */
+  panic: boolean;
 }
 
 export interface EndpointRegistryListener {
   /** Called after the sets of one Service changed; `removed` lists addresses gone from every slice. */
   (serviceKey: string, removed: readonly string[]): void;
+}
+
+export interface PanicEvent {
+  backendKey: string;
+  /** True when the backend entered panic mode, false when it left it. */
+  entered: boolean;
+  candidates: number;
+}
+
+export interface EndpointRegistryOptions {
+  /** Milliseconds, monotonic; compared with `ejectedUntil`. Default `performance.now()`. */
+  now?: () => number;
+  /** Receives the panic-mode log lines; none are written without it. */
+  logger?: Logger;
+}
+
+/** One address's health, as listed for debugging and metrics. */
+export interface EndpointHealthEntry extends EndpointHealth {
+  address: string;
+}
+
+interface CachedSet {
+  set: EndpointSet;
+  addresses: ReadonlySet<string>;
+  /** The set must be rebuilt from this clock value on (an ejection expires). */
+  staleAt: number;
 }
 
 const EMPTY: readonly Endpoint[] = Object.freeze([]);
@@ -30,14 +63,32 @@ export class EndpointRegistry {
   /** namespace/service -> slice key -> slice */
   readonly #slicesByService = new Map<string, Map<string, EndpointSlice>>();
   /** namespace/service -> backend key -> set (lazily built, dropped on change) */
-  readonly #setsByService = new Map<string, Map<string, EndpointSet>>();
-  /** address -> number of slice entries naming it, to know when state can be dropped */
-  readonly #addressRefs = new Map<string, number>();
+  readonly #setsByService = new Map<string, Map<string, CachedSet>>();
+  /** address -> namespace/service -> number of slice entries naming it; empty means the address is gone */
+  readonly #addressRefs = new Map<string, Map<string, number>>();
+  /** address -> health flags; only addresses some slice names, only once a flag was set */
+  readonly #health = new Map<string, EndpointHealth>();
+  /** backend keys whose last built set was in panic mode */
+  readonly #panicking = new Set<string>();
   readonly #listeners: EndpointRegistryListener[] = [];
+  readonly #panicListeners: ((event: PanicEvent) => void)[] = [];
+  readonly #logger: Logger | undefined;
+  readonly now: () => number;
   #version = 0;
+  #panicEvents = 0;
+
+  constructor(options: EndpointRegistryOptions = {}) {
+    this.now = options.now ?? (() => performance.now());
+    this.#logger = options.logger;
+  }
 
   onChange(listener: EndpointRegistryListener): void {
     this.#listeners.push(listener);
+  }
+
+  /** Called when a backend enters or leaves panic mode (detected when its set is built). */
+  onPanic(listener: (event: PanicEvent) => void): void {
+    this.#panicListeners.push(listener);
   }
 
   /** Adds or replaces one slice; only its Service's sets are invalidated. */
@@ -66,7 +117,11 @@ export class EndpointRegistry {
     this.#changed(serviceKey, previous, undefined);
   }
 
-  /** The current endpoints of a backend (an empty set when nothing is known). */
+  /**
+   * The current endpoints of a backend (an empty set when nothing is known).
+   * Ejection expiry is applied lazily: a cached set is rebuilt on the first call
+   * after the earliest `ejectedUntil` among its candidates has passed.
+   */
   endpointSet(backend: BackendRef): EndpointSet {
     const serviceKey = `${backend.namespace}/${backend.service}`;
     let sets = this.#setsByService.get(serviceKey);
@@ -74,12 +129,12 @@ export class EndpointRegistry {
       sets = new Map();
       this.#setsByService.set(serviceKey, sets);
     }
-    let set = sets.get(backend.key);
-    if (!set) {
-      set = this.#buildSet(backend, this.#slicesByService.get(serviceKey));
-      sets.set(backend.key, set);
+    let cached = sets.get(backend.key);
+    if (!cached || this.now() >= cached.staleAt) {
+      cached = this.#buildSet(backend, this.#slicesByService.get(serviceKey));
+      sets.set(backend.key, cached);
     }
-    return set;
+    return cached.set;
   }
 
   /** Every address currently named by some slice. */
@@ -87,21 +142,96 @@ export class EndpointRegistry {
     return this.#addressRefs.keys();
   }
 
+  /** Health flags of an address; undefined when none was ever set (healthy). */
+  health(address: string): Readonly<EndpointHealth> | undefined {
+    return this.#health.get(address);
+  }
+
+  isEjected(address: string): boolean {
+    return (this.#health.get(address)?.ejectedUntil ?? 0) > this.now();
+  }
+
+  /**
+   * Sets or clears the active-check flag. Ignored (false) for an address no slice
+   * names, so a probe finishing after its endpoint left cannot leave state behind.
+   * Returns whether the flag changed.
+   */
+  setFailedActiveCheck(address: string, failed: boolean): boolean {
+    if (!this.#addressRefs.has(address)) return false;
+    const health = this.#healthOf(address);
+    if (health.failedActiveCheck === failed) return false;
+    health.failedActiveCheck = failed;
+    this.#invalidateAddress(address);
+    return true;
+  }
+
+  /** Ejects an address until the clock reaches `until`. Ignored (false) for an address no slice names. */
+  eject(address: string, until: number): boolean {
+    if (!this.#addressRefs.has(address)) return false;
+    this.#healthOf(address).ejectedUntil = until;
+    this.#invalidateAddress(address);
+    return true;
+  }
+
+  /** Addresses with a health flag set now (failing active checks or ejected), sorted. */
+  unhealthyAddresses(): EndpointHealthEntry[] {
+    const now = this.now();
+    return [...this.#health]
+      .filter(([, h]) => h.failedActiveCheck || h.ejectedUntil > now)
+      .map(([address, h]) => ({ address, ...h }))
+      .sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+  }
+
+  /** Times any backend entered panic mode, and the backends in it as of their last build. */
+  panicStats(): { panicEventsTotal: number; backendsInPanic: string[] } {
+    return { panicEventsTotal: this.#panicEvents, backendsInPanic: [...this.#panicking].sort() };
+  }
+
+  #healthOf(address: string): EndpointHealth {
+    let health = this.#health.get(address);
+    if (!health) {
+      health = { failedActiveCheck: false, ejectedUntil: 0 };
+      this.#health.set(address, health);
+    }
+    return health;
+  }
+
+  /** Drops exactly the cached sets that contain `address`; they get a new version when next asked for. */
+  #invalidateAddress(address: string): void {
+    for (const serviceKey of this.#addressRefs.get(address)?.keys() ?? []) {
+      const sets = this.#setsByService.get(serviceKey);
+      if (!sets) continue;
+      for (const [backendKey, cached] of sets) if (cached.addresses.has(address)) sets.delete(backendKey);
+    }
+  }
+
   #changed(serviceKey: string, previous: EndpointSlice | undefined, next: EndpointSlice | undefined): void {
-    for (const address of sliceAddresses(next)) this.#addressRefs.set(address, (this.#addressRefs.get(address) ?? 0) + 1);
+    for (const address of sliceAddresses(next)) {
+      let services = this.#addressRefs.get(address);
+      if (!services) {
+        services = new Map();
+        this.#addressRefs.set(address, services);
+      }
+      services.set(serviceKey, (services.get(serviceKey) ?? 0) + 1);
+    }
     const removed: string[] = [];
     for (const address of sliceAddresses(previous)) {
-      const refs = (this.#addressRefs.get(address) ?? 1) - 1;
-      if (refs <= 0) {
+      const services = this.#addressRefs.get(address);
+      if (!services) continue;
+      const refs = (services.get(serviceKey) ?? 1) - 1;
+      if (refs > 0) services.set(serviceKey, refs);
+      else services.delete(serviceKey);
+      if (services.size === 0) {
         this.#addressRefs.delete(address);
+        this.#health.delete(address);
         removed.push(address);
-      } else this.#addressRefs.set(address, refs);
+      }
     }
     this.#setsByService.delete(serviceKey);
     for (const listener of this.#listeners) listener(serviceKey, removed);
   }
 
-  #buildSet(backend: BackendRef, slices: Map<string, EndpointSlice> | undefined): EndpointSet {
+  #buildSet(backend: BackendRef, slices: Map<string, EndpointSlice> | undefined): CachedSet {
     const byAddress = new Map<string, Endpoint>();
     for (const slice of slices?.values() ?? []) {
       if (slice.addressType !== "IPv4" && slice.addressType !== "IPv6") continue;
@@ -117,15 +247,32 @@ export class EndpointRegistry {
       }
     }
     const all = [...byAddress.values()].sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
-    const ready = all.filter((e) => e.ready);
-    const usable = ready.length > 0 ? ready : all.filter((e) => e.serving && e.terminating);
+    const selection = selectUsable(all, (address) => this.#health.get(address), this.now());
+    this.#notePanic(backend.key, selection.panic, selection.candidates.length);
     this.#version += 1;
-    return {
+    const set: EndpointSet = {
       backendKey: backend.key,
       version: this.#version,
       all: all.length > 0 ? Object.freeze(all) : EMPTY,
-      usable: usable.length > 0 ? Object.freeze(usable) : EMPTY,
+      candidates: selection.candidates,
+      usable: selection.usable,
+      panic: selection.panic,
     };
+    return { set: Object.freeze(set), addresses: new Set(byAddress.keys()), staleAt: selection.staleAt };
+  }
+
+  /** Logs and reports each entry into (and exit from) panic mode once per backend. */
+  #notePanic(backendKey: string, panic: boolean, candidates: number): void {
+    if (panic === this.#panicking.has(backendKey)) return;
+    if (panic) {
+      this.#panicking.add(backendKey);
+      this.#panicEvents += 1;
+      this.#logger?.warn("backend in panic mode: no healthy endpoint, sending traffic to all of them", { backend: backendKey, candidates });
+    } else {
+      this.#panicking.delete(backendKey);
+      this.#logger?.info("backend left panic mode", { backend: backendKey, candidates });
+    }
+    for (const listener of this.#panicListeners) listener({ backendKey, entered: panic, candidates });
   }
 }
 

@@ -1,0 +1,80 @@
+// Control-plane benchmark: with N Ingresses loaded, the cost of a full route
+// rebuild versus one EndpointSlice change (which must not rebuild routes), and
+// route lookup time as the table grows. Prints figures; asserts nothing.
+import { ClusterStore } from "../src/store/index.ts";
+import type { EndpointSlice, Ingress, Service, TranslateSettings } from "../src/store/index.ts";
+import { EndpointRegistry } from "../src/endpoints/endpoint-registry.ts";
+import { RouteTableHolder } from "../src/routing/published-table.ts";
+import { matchRoute, routeRequestFromHttp } from "../src/routing/index.ts";
+import { Reconciler, DiagnosticReporter } from "../src/reconcile/index.ts";
+import { createLogger } from "../src/observability/logger.ts";
+
+const settings: TranslateSettings = { ingressClass: "turnout", controllerName: "turnout.dev/ingress-controller", watchIngressWithoutClass: true };
+const meta = (namespace: string, name: string, labels: Record<string, string> = {}) => ({
+  namespace, name, uid: `${namespace}-${name}`, resourceVersion: "1", generation: 1, creationTimestamp: "2026-01-01T00:00:00Z", labels, annotations: {},
+});
+
+function ingressOf(i: number): Ingress {
+  return {
+    kind: "Ingress", meta: meta(`ns${i % 50}`, `app${i}`), tls: [], status: [],
+    rules: [{ host: `app${i}.example.com`, paths: [
+      { path: "/", pathType: "Prefix", backend: { service: { name: `svc${i}`, port: { number: 80 } } } },
+      { path: "/api", pathType: "Prefix", backend: { service: { name: `svc${i}`, port: { name: "http" } } } },
+    ] }],
+  };
+}
+function serviceOf(i: number): Service {
+  return { kind: "Service", meta: meta(`ns${i % 50}`, `svc${i}`), type: "ClusterIP", ports: [{ name: "http", port: 80, protocol: "TCP" }], loadBalancerIngress: [] };
+}
+function sliceOf(i: number, endpoints: number, generation = 0): EndpointSlice {
+  return {
+    kind: "EndpointSlice", meta: { ...meta(`ns${i % 50}`, `svc${i}-abc`, { "kubernetes.io/service-name": `svc${i}` }), resourceVersion: `${generation}` },
+    serviceName: `svc${i}`, addressType: "IPv4", ports: [{ name: "http", port: 8080, protocol: "TCP" }],
+    endpoints: Array.from({ length: endpoints }, (_, e) => ({
+      addresses: [`10.${(i >> 8) & 255}.${i & 255}.${(e + generation) % 250}`], conditions: { ready: true, serving: true, terminating: false },
+    })),
+  };
+}
+
+function time(fn: () => void, minMs = 300, maxRuns = 200): number {
+  const samples: number[] = [];
+  const started = performance.now();
+  while (samples.length < maxRuns && (performance.now() - started < minMs || samples.length < 3)) {
+    const t0 = performance.now();
+    fn();
+    samples.push(performance.now() - t0);
+  }
+  samples.sort((a, b) => a - b);
+  return samples[Math.floor(samples.length / 2)] ?? 0;
+}
+
+export function runControlPlaneBench(ingressCounts: readonly number[]): void {
+  const silent = createLogger({ level: "error", write: () => {} });
+  console.log("control plane: rebuild vs endpoint change, lookup, memory");
+  console.log("ingresses | full rebuild ms | endpoint change ms | change/rebuild | lookup us | heap MB");
+  for (const count of ingressCounts) {
+    const store = new ClusterStore();
+    const registry = new EndpointRegistry();
+    const holder = new RouteTableHolder();
+    const reconciler = new Reconciler({ store, registry, holder, settings, logger: silent, diagnostics: new DiagnosticReporter(silent) });
+    for (let i = 0; i < count; i++) {
+      store.upsert(serviceOf(i));
+      store.upsert(sliceOf(i, 5));
+      store.upsert(ingressOf(i));
+    }
+    reconciler.markSynced();
+    const rebuildMs = time(() => reconciler.rebuildNow());
+    const backend = holder.current!.table.backends[0]!;
+    let generation = 1;
+    const changeMs = time(() => {
+      store.upsert(sliceOf(0, 5, generation++));
+      registry.endpointSet(backend);
+    }, 300, 2000);
+    const table = holder.current!.table;
+    const lookups = Array.from({ length: 1000 }, (_, k) => routeRequestFromHttp({ host: `app${(k * 7919) % count}.example.com`, url: "/api/users/42?x=1", headers: {} }));
+    const lookupUs = (time(() => { for (const r of lookups) matchRoute(table, r, Math.random); }) / lookups.length) * 1000;
+    const heapMb = process.memoryUsage().heapUsed / 1e6;
+    console.log(`${String(count).padStart(9)} | ${rebuildMs.toFixed(2).padStart(15)} | ${changeMs.toFixed(4).padStart(18)} | ${(changeMs / rebuildMs).toExponential(2).padStart(14)} | ${lookupUs.toFixed(2).padStart(9)} | ${heapMb.toFixed(0).padStart(7)}`);
+    reconciler.stop();
+  }
+}

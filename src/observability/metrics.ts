@@ -1,0 +1,239 @@
+// Prometheus metrics: a prom-client registry of its own, fed by the turnout:*
+// diagnostics channels, plus gauges read from callbacks at scrape time.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { Aggregator } from "prom-client";
+import { subscribe } from "./events.ts";
+import type { RebuildResult, RequestEndEvent, TurnoutEventName, TurnoutEvents, UpstreamErrorKind } from "./events.ts";
+import { METRIC_DEFINITIONS } from "./metric-definitions.ts";
+import { BoundedCache, labelValue, nonNegative, normaliseMethod, statusLabel } from "./metric-labels.ts";
+
+export type EndpointState = "healthy" | "unhealthy" | "ejected" | "terminating";
+
+export interface EndpointStateCount {
+  /** Backend key (`namespace/service:port`), as in the other metrics' `service` label. */
+  service: string;
+  state: EndpointState;
+  count: number;
+}
+
+export interface MetricsOptions {
+  /** Endpoint counts per backend and state, read at every scrape. */
+  collectEndpoints?: () => Iterable<EndpointStateCount>;
+  /** The active translation diagnostics (only `reason` is read), at every scrape. */
+  collectDiagnostics?: () => Iterable<{ reason: string }>;
+  /** Node process metrics (CPU, memory, event loop, GC); default true. */
+  defaultMetrics?: boolean;
+  /** Cap on cached per-route label sets; default 10 000. Only lookups slow down past it. */
+  maxCachedSeries?: number;
+}
+
+export interface Metrics {
+  registry: Registry;
+  /** Content-Type of `render()`'s text. */
+  contentType: string;
+  /** The exposition text for a scrape. */
+  render(): Promise<string>;
+  /** Stops listening to the channels; the registry stays readable. */
+  close(): void;
+}
+
+const ENDPOINT_STATES: ReadonlySet<string> = new Set<EndpointState>(["healthy", "unhealthy", "ejected", "terminating"]);
+const UPSTREAM_ERROR_KINDS: ReadonlySet<string> = new Set<UpstreamErrorKind>(["connect", "reset", "timeout", "protocol"]);
+const REBUILD_RESULTS: readonly RebuildResult[] = ["published", "unchanged", "error"];
+const LISTENERS = ["http", "https"] as const;
+
+/**
+ * The one place a registry is made. Multi-process mode will swap in prom-client's
+ * AggregatorRegistry here; the metric definitions already carry their aggregators.
+ */
+export function createRegistry(options: { defaultMetrics: boolean }): Registry {
+  const registry = new Registry();
+  if (options.defaultMetrics) collectDefaultMetrics({ register: registry });
+  return registry;
+}
+
+interface Definition<L extends string> {
+  name: string;
+  help: string;
+  labelNames: readonly L[];
+  aggregator?: Aggregator;
+}
+
+function counter<L extends string>(registry: Registry, d: Definition<L>): Counter<L> {
+  return new Counter({ name: d.name, help: d.help, labelNames: d.labelNames, registers: [registry], ...(d.aggregator ? { aggregator: d.aggregator } : {}) });
+}
+
+function gauge<L extends string>(registry: Registry, d: Definition<L>, collect?: (this: Gauge<L>) => void): Gauge<L> {
+  return new Gauge({
+    name: d.name,
+    help: d.help,
+    labelNames: d.labelNames,
+    registers: [registry],
+    ...(d.aggregator ? { aggregator: d.aggregator } : {}),
+    ...(collect ? { collect } : {}),
+  });
+}
+
+function histogram<L extends string>(registry: Registry, d: Definition<L> & { buckets: readonly number[] }): Histogram<L> {
+  return new Histogram({ name: d.name, help: d.help, labelNames: d.labelNames, buckets: [...d.buckets], registers: [registry] });
+}
+
+/** The label-bound series one (route, method) pair writes per request. */
+interface RouteSeries {
+  labels: { namespace: string; ingress: string; service: string; method: string };
+  requestsByCode: Map<string, Counter.Internal>;
+  duration: Histogram.Internal<string>;
+  upstream: Histogram.Internal<string>;
+  bytesIn: Counter.Internal;
+  bytesOut: Counter.Internal;
+}
+
+export function createMetrics(options: MetricsOptions = {}): Metrics {
+  const registry = createRegistry({ defaultMetrics: options.defaultMetrics ?? true });
+  const d = METRIC_DEFINITIONS;
+
+  const requests = counter(registry, d.requests);
+  const requestDuration = histogram(registry, d.requestDuration);
+  const upstreamDuration = histogram(registry, d.upstreamDuration);
+  const requestBytes = counter(registry, d.requestBytes);
+  const responseBytes = counter(registry, d.responseBytes);
+  const activeConnections = gauge(registry, d.activeConnections);
+  const upstreamErrors = counter(registry, d.upstreamErrors);
+  const retries = counter(registry, d.retries);
+  const { collectEndpoints, collectDiagnostics } = options;
+  gauge(registry, d.endpoints, function () {
+    this.reset();
+    if (!collectEndpoints) return;
+    for (const entry of collectEndpoints()) {
+      const count = nonNegative(entry.count);
+      if (count === undefined || !ENDPOINT_STATES.has(entry.state)) continue;
+      this.inc({ service: labelValue(entry.service), state: entry.state }, count);
+    }
+  });
+  const ejections = counter(registry, d.ejections);
+  const panics = counter(registry, d.panics);
+  const configGeneration = gauge(registry, d.configGeneration);
+  const reloads = counter(registry, d.reloads);
+  const rebuildDuration = histogram(registry, d.rebuildDuration);
+  const routes = gauge(registry, d.routes);
+  const backends = gauge(registry, d.backends);
+  const applyLatency = histogram(registry, d.applyLatency);
+  const watchRestarts = counter(registry, d.watchRestarts);
+  const apiserverErrors = counter(registry, d.apiserverErrors);
+  const lastSync = gauge(registry, d.lastSync);
+  gauge(registry, d.diagnostics, function () {
+    this.reset();
+    if (!collectDiagnostics) return;
+    for (const diagnostic of collectDiagnostics()) this.inc({ reason: labelValue(diagnostic.reason) });
+  });
+
+  // Series that exist before their first event, so rate() and absent() behave from the start.
+  for (const result of REBUILD_RESULTS) reloads.inc({ result }, 0);
+  for (const listener of LISTENERS) activeConnections.set({ listener }, 0);
+
+  const routeSeries = new BoundedCache<RouteSeries>(options.maxCachedSeries ?? 10_000);
+  const seriesFor = (namespace: string, ingress: string, service: string, method: string): RouteSeries =>
+    routeSeries.getOrCreate(`${namespace}\n${ingress}\n${service}\n${method}`, () => {
+      const route = { namespace, ingress, service };
+      return {
+        labels: { ...route, method },
+        requestsByCode: new Map(),
+        duration: requestDuration.labels({ ...route, method }),
+        upstream: upstreamDuration.labels(route),
+        bytesIn: requestBytes.labels(route),
+        bytesOut: responseBytes.labels(route),
+      };
+    });
+
+  const onRequestEnd = (e: RequestEndEvent): void => {
+    const series = seriesFor(labelValue(e.namespace), labelValue(e.ingress), labelValue(e.service), normaliseMethod(e.method));
+    const code = statusLabel(e.code);
+    let count = series.requestsByCode.get(code);
+    if (count === undefined) {
+      count = requests.labels({ ...series.labels, code });
+      series.requestsByCode.set(code, count);
+    }
+    count.inc();
+    const duration = nonNegative(e.durationSeconds);
+    if (duration !== undefined) series.duration.observe(duration);
+    const upstream = nonNegative(e.upstreamSeconds);
+    if (upstream !== undefined) series.upstream.observe(upstream);
+    const bytesIn = nonNegative(e.bytesIn);
+    if (bytesIn) series.bytesIn.inc(bytesIn);
+    const bytesOut = nonNegative(e.bytesOut);
+    if (bytesOut) series.bytesOut.inc(bytesOut);
+  };
+
+  const connections = new Map<string, number>(LISTENERS.map((l) => [l, 0]));
+  let lastSyncSeconds = 0;
+
+  const unsubscribers = [
+    on("turnout:request:end", onRequestEnd),
+    on("turnout:upstream:attempt", (e) => {
+      if (e.outcome !== "ok" && UPSTREAM_ERROR_KINDS.has(e.outcome)) upstreamErrors.inc({ service: labelValue(e.service), kind: e.outcome });
+    }),
+    on("turnout:retry", (e) => retries.inc({ service: labelValue(e.service) })),
+    on("turnout:ejection", (e) => ejections.inc({ service: labelValue(e.service) })),
+    on("turnout:panic", (e) => panics.inc({ service: labelValue(e.service) })),
+    on("turnout:connection", (e) => {
+      const open = connections.get(e.listener);
+      if (open === undefined) return;
+      // Connections opened before these metrics existed may close afterwards: never below zero.
+      const next = e.state === "open" ? open + 1 : Math.max(0, open - 1);
+      connections.set(e.listener, next);
+      activeConnections.set({ listener: e.listener }, next);
+    }),
+    on("turnout:rebuild", (e) => {
+      if (!REBUILD_RESULTS.includes(e.result)) return;
+      reloads.inc({ result: e.result });
+      const duration = nonNegative(e.durationSeconds);
+      if (duration !== undefined) rebuildDuration.observe(duration);
+      if (e.result === "error") return;
+      setIfValid(configGeneration, e.generation);
+      setIfValid(routes, e.routes);
+      setIfValid(backends, e.backends);
+      const latency = nonNegative(e.applyLatencySeconds);
+      if (e.result === "published" && latency !== undefined) applyLatency.observe(latency);
+    }),
+    on("turnout:watch:restart", (e) => watchRestarts.inc({ resource: labelValue(e.resource) })),
+    on("turnout:api:error", (e) => apiserverErrors.inc({ resource: labelValue(e.resource) })),
+    on("turnout:sync", (e) => {
+      const at = nonNegative(e.timestampSeconds);
+      if (at === undefined || at <= lastSyncSeconds) return;
+      lastSyncSeconds = at;
+      lastSync.set(at);
+    }),
+  ];
+
+  let closed = false;
+  return {
+    registry,
+    contentType: registry.contentType,
+    render: () => registry.metrics(),
+    close: () => {
+      if (closed) return;
+      closed = true;
+      for (const unsubscribe of unsubscribers) unsubscribe();
+    },
+  };
+}
+
+/**
+ * Subscribes a handler that cannot crash the process: Node rethrows a channel
+ * handler's exception as uncaught, and a metric is not worth a restart.
+ */
+function on<K extends TurnoutEventName>(name: K, handler: (event: TurnoutEvents[K]) => void): () => void {
+  return subscribe(name, (event) => {
+    if (typeof event !== "object" || event === null) return;
+    try {
+      handler(event);
+    } catch (error) {
+      process.emitWarning(`metrics: dropped a ${name} event: ${error instanceof Error ? error.message : String(error)}`, "TurnoutMetricsWarning");
+    }
+  });
+}
+
+function setIfValid(target: Gauge, value: unknown): void {
+  const checked = nonNegative(value);
+  if (checked !== undefined) target.set(checked);
+}
