@@ -106,7 +106,8 @@ const leaseSpecSchema = z.object({
 });
 
 export function parseLeaseRecord(spec: unknown): LeaseRecord {
-  return leaseSpecSchema.parse(typeof spec === "object" && spec !== null ? spec : {});
+  const parsed = leaseSpecSchema.parse(typeof spec === "object" && spec !== null ? spec : {});
+  return { ...parsed, acquireTime: parsed.acquireTime, renewTime: parsed.renewTime };
 }
 
 /** The Lease calls the elector makes. "conflict": someone else wrote first (409). */
@@ -311,7 +312,7 @@ export class LeaderElector {
     try {
       return await Promise.race([
         Promise.resolve().then(fn).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error)))),
-        this.#sleep(limit, timer.signal).then(() => TIMED_OUT),
+        this.#sleep(limit, timer.signal).then((): typeof TIMED_OUT => TIMED_OUT),
       ]);
     } finally {
       timer.abort();

@@ -1,5 +1,5 @@
 // observability: structured logger, instrumentation events (diagnostics_channel),
-// Prometheus metrics and the admin server. Imports nothing upstream but routing/ and endpoints/ types.
+// Prometheus metrics and the admin server. Only the admin server imports routing/ and endpoints/.
 export * from "./logger.ts";
 export * from "./events.ts";
 export * from "./metrics.ts";

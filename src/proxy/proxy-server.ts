@@ -184,7 +184,11 @@ export class ProxyServer {
   }
 
   #onUpstreamError(a: Attempt, endpoint: Endpoint, error: NodeJS.ErrnoException): void {
-    const kind = failureKind(error);
+    const context = upstreamContext.get(a.req);
+    // A reset on a pooled keep-alive connection before any response byte is the
+    // classic keep-alive race (the upstream closed it as we reused it): for a
+    // replayable idempotent request it is as safe to retry as a refused connection.
+    const kind = failureKind(error) === "reset" && context?.reusedSocket === true && IDEMPOTENT.has(a.req.method ?? "GET") ? "connect" : failureKind(error);
     const { logger } = this.#o;
     const ref = `${a.member.source.namespace}/${a.member.source.name}`;
     if (a.res.headersSent || a.req.socket.destroyed) {
@@ -208,6 +212,7 @@ export class ProxyServer {
   #onProxyReq(proxyReq: http.ClientRequest, req: IncomingMessage): void {
     const timeouts = upstreamContext.get(req);
     if (!timeouts) return;
+    timeouts.reusedSocket = proxyReq.reusedSocket;
     proxyReq.setTimeout(timeouts.readMs, () => proxyReq.destroy(codedError("TURNOUT_READ_TIMEOUT", "upstream read timeout")));
     const socket = proxyReq.socket;
     if (socket?.connecting) {
@@ -252,7 +257,7 @@ interface Attempt {
 }
 
 /** What the current upstream attempt of a request needs when http-proxy calls back. */
-const upstreamContext = new WeakMap<IncomingMessage, { connectMs: number; readMs: number; setCookie: string | undefined }>();
+const upstreamContext = new WeakMap<IncomingMessage, { connectMs: number; readMs: number; setCookie: string | undefined; reusedSocket?: boolean }>();
 
 function affinityCookie(policy: AffinityPolicy, address: string, secure: boolean): string {
   const maxAge = policy.maxAgeSeconds !== undefined ? `; Max-Age=${policy.maxAgeSeconds}` : "";

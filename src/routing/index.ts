@@ -15,3 +15,5 @@ export type {
 } from "./describe.ts";
 export { describeRouteGroup, describeRouteTable } from "./describe.ts";
 export { routeTableFingerprint, routeTablesEqual } from "./fingerprint.ts";
+export type { PublishedTable } from "./published-table.ts";
+export { RouteTableHolder } from "./published-table.ts";

@@ -87,6 +87,6 @@ export function generateSelfSignedCertificate(options: SelfSignedOptions): Certi
   const certificate = der.sequence(tbsCertificate, signatureAlgorithm, der.bitString(signature));
   return {
     cert: toPem("CERTIFICATE", certificate),
-    key: privateKey.export({ type: "pkcs8", format: "pem" }),
+    key: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
   };
 }
