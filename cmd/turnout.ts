@@ -6,8 +6,9 @@ import { parseConfig, CONTROLLER_NAME } from "../src/config/flags.ts";
 import type { Config } from "../src/config/flags.ts";
 import { ClusterStore } from "../src/store/index.ts";
 import type { TranslateSettings } from "../src/store/index.ts";
-import { EndpointRegistry } from "../src/endpoints/endpoint-registry.ts";
-import { EndpointLoadTracker } from "../src/endpoints/endpoint-load.ts";
+import { EndpointRegistry, EndpointLoadTracker } from "../src/endpoints/index.ts";
+import { ActiveHealthChecker, OutlierDetector, healthCheckTargets } from "../src/health/index.ts";
+import { TlsServer } from "../src/tls/index.ts";
 import { RouteTableHolder } from "../src/routing/published-table.ts";
 import { Reconciler, DiagnosticReporter } from "../src/reconcile/index.ts";
 import type { EventSink } from "../src/reconcile/index.ts";
@@ -19,6 +20,9 @@ import { ProxyServer } from "../src/proxy/proxy-server.ts";
 import { createLogger } from "../src/observability/logger.ts";
 import type { Logger } from "../src/observability/logger.ts";
 import { createAdminServer } from "../src/observability/admin-server.ts";
+import { createMetrics } from "../src/observability/metrics.ts";
+import { endpointStateCounts } from "../src/observability/endpoint-states.ts";
+import { publishHealthEvents } from "../src/observability/health-events.ts";
 
 function listen(server: Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -39,18 +43,35 @@ async function run(config: Readonly<Config>, logger: Logger): Promise<void> {
     ...(config.defaultBackendService ? { defaultBackendService: config.defaultBackendService } : {}),
   };
   const store = new ClusterStore();
-  const registry = new EndpointRegistry();
+  const registry = new EndpointRegistry({ logger: logger.child({ component: "endpoints" }) });
   const load = new EndpointLoadTracker();
+  const holder = new RouteTableHolder();
+  const healthChecker = new ActiveHealthChecker({ registry, logger: logger.child({ component: "health" }) });
+  const outliers = new OutlierDetector({ registry, logger: logger.child({ component: "health" }) });
+  publishHealthEvents(registry, healthChecker, outliers);
+  const refreshHealthChecks = (): void => {
+    const table = holder.current?.table;
+    healthChecker.update(table ? healthCheckTargets(table, registry) : []);
+  };
   registry.onChange((_service, removed) => {
     for (const address of removed) load.forget(address);
+    refreshHealthChecks();
   });
-  const holder = new RouteTableHolder();
   const instance = process.env.POD_NAME ?? hostname();
 
   const kubeConfig = config.mode === "cluster" ? loadKubeConfig(config.kubeconfig) : undefined;
   let events: EventSink | undefined;
   if (kubeConfig) events = new EventRecorder(kubeConfig, store, logger.child({ component: "events" }), instance);
   const diagnostics = new DiagnosticReporter(logger.child({ component: "translate" }), events);
+  const tlsDiagnostics = new DiagnosticReporter(logger.child({ component: "tls" }), events);
+  const tls = new TlsServer({ defaultSecret: config.defaultSslCertificate });
+  // Certificates follow both table publishes and Secret changes (a rotation changes no route).
+  const refreshCertificates = (): void => {
+    tlsDiagnostics.report(tls.update(holder.current?.table, store.list("Secret")).problems);
+  };
+  store.onChange((change) => {
+    if (change.object.kind === "Secret" && holder.current) refreshCertificates();
+  });
   const statusWriter = kubeConfig
     ? new IngressStatusWriter({
         kubeConfig,
@@ -71,26 +92,39 @@ async function run(config: Readonly<Config>, logger: Logger): Promise<void> {
     logger: logger.child({ component: "reconciler" }),
     diagnostics,
     onRebuild: (outcome) => {
-      if (outcome.changed) picker.retain(outcome.result.table.backends);
+      if (outcome.changed) {
+        picker.retain(outcome.result.table.backends);
+        refreshHealthChecks();
+        refreshCertificates();
+      }
       statusWriter?.sync();
     },
   });
 
   let shuttingDown = false;
-  const proxy = new ProxyServer({ holder, picker, load, logger: logger.child({ component: "proxy" }) });
+  const proxy = new ProxyServer({ holder, picker, load, reporter: outliers, httpsRedirectPort: config.httpsRedirectPort, logger: logger.child({ component: "proxy" }) });
   const httpListener = { proto: "http" as const, port: config.httpPort };
   const httpServer = proxy.createServer(httpListener);
+  const metrics = createMetrics({
+    collectDiagnostics: () => diagnostics.active(),
+    collectEndpoints: () => endpointStateCounts(holder, registry),
+  });
   const admin = createAdminServer({
     holder,
     registry,
-    diagnostics: () => diagnostics.active(),
+    diagnostics: () => [...diagnostics.active(), ...tlsDiagnostics.active()],
+    metrics: async () => ({ contentType: metrics.contentType, body: await metrics.render() }),
     notReadyReason: () => (shuttingDown ? "shutting down" : !reconciler.synced ? "waiting for the first sync of every source" : undefined),
   });
   const adminPort = await listen(admin, config.adminPort, config.bindAddress);
   const httpPort = await listen(httpServer, config.httpPort, config.bindAddress);
+  const httpsListener = { proto: "https" as const, port: config.httpsPort };
+  proxy.attach(tls.server, httpsListener);
+  const httpsPort = await listen(tls.server, config.httpsPort, config.bindAddress);
   // With port 0 the kernel picks; X-Forwarded-Port must name the real one.
   httpListener.port = httpPort;
-  logger.info("listening", { http: httpPort, admin: adminPort, bindAddress: config.bindAddress, mode: config.mode });
+  httpsListener.port = httpsPort;
+  logger.info("listening", { http: httpPort, https: httpsPort, admin: adminPort, bindAddress: config.bindAddress, mode: config.mode });
 
   let stopSource: () => Promise<void>;
   if (kubeConfig) {
@@ -120,17 +154,20 @@ async function run(config: Readonly<Config>, logger: Logger): Promise<void> {
     setTimeout(() => {
       logger.info("closing listeners; waiting for in-flight requests", { graceMs: config.shutdownGraceMs });
       reconciler.stop();
+      healthChecker.stop();
       void stopSource();
-      httpServer.close(() => {
+      const servers = [httpServer, tls.server];
+      void Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())))).then(() => {
         admin.close();
         proxy.close();
+        metrics.close();
         logger.info("stopped");
         process.exit(0);
       });
-      httpServer.closeIdleConnections();
+      for (const server of servers) server.closeIdleConnections();
       setTimeout(() => {
         logger.warn("shutdown grace expired; closing remaining connections");
-        httpServer.closeAllConnections();
+        for (const server of servers) server.closeAllConnections();
         process.exit(0);
       }, config.shutdownGraceMs).unref();
     }, delayMs).unref();

@@ -20,8 +20,10 @@ let fleet: EchoUpstream[];
 let turnout: TurnoutProcess;
 
 const IPS = ["127.0.0.11", "127.0.0.12", "127.0.0.13"];
-// Nothing listens on this address: connections are refused.
+// Nothing listens on these addresses: connections are refused.
 const DEAD_IP = "127.0.0.19";
+const DEAD_IP_2 = "127.0.0.18";
+const DEAD_IP_3 = "127.0.0.17";
 
 function yaml(...docs: Manifest[]): string {
   return docs.map((d) => dump(d)).join("---\n");
@@ -54,15 +56,18 @@ before(async () => {
     join(folder, "all.yaml"),
     yaml(
       ingressClass("turnout", true),
-      ...["pool", "slow", "dead", "empty", "mixed"].map((s) => service(s)),
+      ...["pool", "slow", "dead", "empty", "mixed", "mixed-no-retry", "mixed-ejection"].map((s) => service(s)),
       endpointSlice("pool-1", "pool", port, IPS.map((ip) => ({ ip }))),
       endpointSlice("slow-1", "slow", port, [{ ip: IPS[2]! }]),
       endpointSlice("dead-1", "dead", port, [{ ip: DEAD_IP }]),
       endpointSlice("empty-1", "empty", port, []),
       endpointSlice("mixed-1", "mixed", port, [{ ip: DEAD_IP }, { ip: IPS[0]! }]),
+      endpointSlice("mixed-no-retry-1", "mixed-no-retry", port, [{ ip: DEAD_IP_2 }, { ip: IPS[0]! }]),
+      endpointSlice("mixed-ejection-1", "mixed-ejection", port, [{ ip: DEAD_IP_3 }, { ip: IPS[0]! }]),
       ingress({ name: "main", host: "proxy.test", paths }),
       ingress({ name: "slow-timeout", host: "timeout.test", annotations: { "turnout.dev/read-timeout": "300ms" }, paths: [{ path: "/", service: "slow", port: 80 }] }),
-      ingress({ name: "no-retry", host: "noretry.test", annotations: { "turnout.dev/retries": "0" }, paths: [{ path: "/", service: "mixed", port: 80 }] }),
+      ingress({ name: "no-retry", host: "noretry.test", annotations: { "turnout.dev/retries": "0" }, paths: [{ path: "/", service: "mixed-no-retry", port: 80 }] }),
+      ingress({ name: "ejection", host: "ejection.test", annotations: { "turnout.dev/retries": "0", "turnout.dev/max-fails": "3" }, paths: [{ path: "/", service: "mixed-ejection", port: 80 }] }),
     ),
   );
   turnout = await TurnoutProcess.start({ manifests: folder });
@@ -149,6 +154,14 @@ describe("HTTP hygiene", () => {
 });
 
 describe("availability", () => {
+  test("passive health: after max-fails consecutive failures a dead endpoint is ejected and takes no more traffic", async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 40; i++) statuses.push((await turnout.request("ejection.test", "/")).status);
+    const failed = statuses.filter((s) => s !== 200).length;
+    assert.equal(failed, 3, `exactly max-fails requests fail before the ejection: ${statuses.join(",")}`);
+    assert.ok(statuses.slice(-30).every((s) => s === 200), "none after it");
+  });
+
   test("killing one of three upstreams under a steady request loop causes no client-visible error", async () => {
     const failures: string[] = [];
     let stop = false;

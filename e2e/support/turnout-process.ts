@@ -29,6 +29,7 @@ export type LogLine = Record<string, unknown> & { msg: string; level: string };
 export class TurnoutProcess {
   readonly logs: LogLine[] = [];
   httpPort = 0;
+  httpsPort = 0;
   adminPort = 0;
   readonly #child: ChildProcess;
   readonly #agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
@@ -48,7 +49,7 @@ export class TurnoutProcess {
   }
 
   static async start(options: TurnoutOptions): Promise<TurnoutProcess> {
-    const args = ["--http-port", "0", "--admin-port", "0", "--bind-address", "127.0.0.1", "--shutdown-delay", "0s", "--log-level", "debug"];
+    const args = ["--http-port", "0", "--https-port", "0", "--admin-port", "0", "--bind-address", "127.0.0.1", "--shutdown-delay", "0s", "--log-level", "debug"];
     if (options.kubeconfig) args.push("--kubeconfig", options.kubeconfig);
     if (options.manifests) args.push("--manifests", options.manifests);
     args.push(...(options.args ?? []));
@@ -59,6 +60,7 @@ export class TurnoutProcess {
     const turnout = new TurnoutProcess(child);
     const listening = await turnout.waitForLog((l) => l.msg === "listening", 15_000);
     turnout.httpPort = Number(listening.http);
+    turnout.httpsPort = Number(listening.https);
     turnout.adminPort = Number(listening.admin);
     if (!options.skipReadyWait) await turnout.waitUntil(async () => (await turnout.admin("/readyz")).status === 200, 15_000, "readyz");
     return turnout;

@@ -58,6 +58,7 @@ const FLAGS = {
   "watch-ingress-without-class": { type: "boolean", description: "Also serve Ingresses that name no class at all.", default: "false", schema: boolFlag },
   "http-port": { type: "string", description: "Port of the HTTP listener.", default: "8080", schema: port },
   "https-port": { type: "string", description: "Port of the HTTPS listener.", default: "8443", schema: port },
+  "https-redirect-port": { type: "string", description: "Port that HTTP-to-HTTPS redirects name. Default: 443 in a cluster (behind the Service), the --https-port in file mode.", schema: z.coerce.number().int().min(1).max(65535).optional() },
   "admin-port": { type: "string", description: "Port of the admin server (/healthz, /readyz, /metrics, /debug/routes).", default: "10254", schema: port },
   "bind-address": { type: "string", description: "Address the listeners bind to.", default: "0.0.0.0", schema: z.union([z.ipv4(), z.ipv6()], { error: "must be an IPv4 or IPv6 address" }) },
   "default-backend-service": { type: "string", description: "namespace/name:port of the Service that answers requests no Ingress matches.", schema: serviceWithPort.optional() },
@@ -81,6 +82,7 @@ export interface Config {
   watchIngressWithoutClass: boolean;
   httpPort: number;
   httpsPort: number;
+  httpsRedirectPort: number;
   adminPort: number;
   bindAddress: string;
   defaultBackendService: FlagValues["default-backend-service"];
@@ -139,6 +141,7 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     watchIngressWithoutClass: v["watch-ingress-without-class"],
     httpPort: v["http-port"],
     httpsPort: v["https-port"],
+    httpsRedirectPort: v["https-redirect-port"] ?? (mode === "cluster" ? 443 : v["https-port"]),
     adminPort: v["admin-port"],
     bindAddress: v["bind-address"],
     defaultBackendService: v["default-backend-service"],

@@ -61,7 +61,7 @@ function sliceFor(list: ProbeServer[]): EndpointSlice {
     meta: { namespace: "shop", name: "web-1", uid: "u", resourceVersion: "1", generation: 1, creationTimestamp: "", labels: {}, annotations: {} },
     serviceName: "web",
     addressType: "IPv4",
-    // All test servers share one traffic port only by chance, so each gets its own port entry.
+    // Each server listens on its own port; one port entry per server makes every server's ip:port known.
     ports: list.map((s, i) => ({ name: `p${i}`, port: s.port, protocol: "TCP" })),
     endpoints: list.map((s) => ({ addresses: [s.ip], conditions: { ready: true, serving: true, terminating: false } })),
   };
@@ -74,7 +74,7 @@ function targetFor(server: ProbeServer, overrides: Partial<HealthCheckTarget> = 
     port: server.port,
     path: "/healthz",
     intervalMs: 20,
-    timeoutMs: 200,
+    timeoutMs: 1_000,
     healthyThreshold: 2,
     unhealthyThreshold: 3,
     backendKey: "shop/web:80",
@@ -152,7 +152,7 @@ void test("an endpoint is flagged after unhealthyThreshold failed probes and cle
   await waitFor("passing", () => transitions.length === 2);
   assert.equal(transitions[1]?.healthy, true);
   assert.equal(transitions[1]?.consecutive, 2);
-  assert.ok(transitions[1]!.requestsSoFar >= 5, "at least 3 failures then 2 passes");
+  assert.ok(transitions[1].requestsSoFar >= 5, "at least 3 failures then 2 passes");
   assert.equal(registry.health(server.address)?.failedActiveCheck, false);
   checker.stop();
 });
@@ -224,7 +224,8 @@ void test("sessions of endpoints no longer targeted stop: no more probes, and th
   assert.equal(registry.health(gone.address)?.failedActiveCheck, false, "nobody checks it now, so it takes traffic");
   assert.deepEqual(checker.sessions().map((s) => s.address), [keep.address]);
   // A probe already on the wire when the session stopped may still land; none may follow.
-  await sleep(30);
+  const keepAtStop = keep.requests.length;
+  await waitFor("the kept endpoint to be probed twice more", () => keep.requests.length >= keepAtStop + 2);
   const probesAfterStop = gone.requests.length;
   const keepBefore = keep.requests.length;
   await waitFor("the kept endpoint to be probed 4 more times", () => keep.requests.length >= keepBefore + 4);

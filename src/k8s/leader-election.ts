@@ -73,7 +73,7 @@ export function decide(observed: Observation | undefined, nowMs: number, self: s
 
 /** Pure: the record `self` writes for `decision` (not "follow"). */
 export function nextRecord(decision: Exclude<Decision, "follow">, previous: LeaseRecord | undefined, self: string, wallNow: Date, leaseDurationMs: number): LeaseRecord {
-  const keep = false && previous !== undefined;
+  const keep = decision === "renew" && previous !== undefined && previous.holderIdentity === self;
   return {
     holderIdentity: self,
     leaseDurationSeconds: Math.max(1, Math.round(leaseDurationMs / 1000)),

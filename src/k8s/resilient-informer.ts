@@ -5,6 +5,7 @@
 import { ListWatch, Watch } from "@kubernetes/client-node";
 import type { KubeConfig, KubernetesListObject, KubernetesObject } from "@kubernetes/client-node";
 import type { Logger } from "../observability/logger.ts";
+import { publishApiError, publishSync, publishWatchRestart } from "../observability/events.ts";
 
 export interface InformerHandlers {
   upsert(raw: KubernetesObject): void;
@@ -54,9 +55,10 @@ export class ResilientInformer {
     this.#o = options;
     this.#backoff = options.backoff ?? { initialMs: 500, maxMs: 30_000 };
     this.#listWatch = new ListWatch(options.path, new Watch(options.kubeConfig), options.list, false, undefined, options.fieldSelector);
-    this.#listWatch.on("add", (obj) => options.handlers.upsert(obj));
-    this.#listWatch.on("update", (obj) => options.handlers.upsert(obj));
-    this.#listWatch.on("delete", (obj) => options.handlers.delete(obj));
+    // Every delivered event proves the watch alive, as does every successful (re)start.
+    this.#listWatch.on("add", (obj) => this.#deliver(() => options.handlers.upsert(obj)));
+    this.#listWatch.on("update", (obj) => this.#deliver(() => options.handlers.upsert(obj)));
+    this.#listWatch.on("delete", (obj) => this.#deliver(() => options.handlers.delete(obj)));
     this.#listWatch.on("error", (error: unknown) => this.#onError(error));
   }
 
@@ -84,8 +86,19 @@ export class ResilientInformer {
     } finally {
       this.#starting = false;
     }
-    if (!this.#erroredDuringStart) this.#attempt = 0;
-    return !this.#erroredDuringStart;
+    if (this.#erroredDuringStart) return false;
+    this.#attempt = 0;
+    this.#markSynced();
+    return true;
+  }
+
+  #deliver(handle: () => void): void {
+    handle();
+    this.#markSynced();
+  }
+
+  #markSynced(): void {
+    publishSync({ resource: this.#o.resource, timestampSeconds: Date.now() / 1000 });
   }
 
   async #retryUntilStarted(): Promise<void> {
@@ -108,6 +121,8 @@ export class ResilientInformer {
   #onError(error: unknown): void {
     if (this.#stopped) return;
     this.#o.onRestart?.(this.#o.resource, error);
+    publishWatchRestart({ resource: this.#o.resource, error: describeError(error) });
+    publishApiError({ resource: this.#o.resource, ...statusOf(error), message: describeError(error) });
     this.#o.logger.warn("informer list/watch failed; restarting with backoff", { resource: this.#o.resource, error: describeError(error), attempt: this.#attempt });
     if (this.#starting) {
       this.#erroredDuringStart = true;
@@ -115,6 +130,11 @@ export class ResilientInformer {
     }
     if (!this.#restarting) void this.#retryUntilStarted();
   }
+}
+
+function statusOf(error: unknown): { status?: number } {
+  const status = (error as { statusCode?: unknown } | undefined)?.statusCode;
+  return typeof status === "number" ? { status } : {};
 }
 
 function describeError(error: unknown): string {

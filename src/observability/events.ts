@@ -42,8 +42,8 @@ export interface UpstreamAttemptEvent {
 /** A failed attempt is being retried on another endpoint. */
 export interface RetryEvent {
   service: string;
-  /** Why the previous attempt failed. */
-  kind: UpstreamErrorKind;
+  /** Why the previous attempt failed: a transport error, or a 5xx answer retry-on allows. */
+  kind: UpstreamErrorKind | "5xx";
 }
 
 export type RebuildResult = "published" | "unchanged" | "error";

@@ -13,6 +13,7 @@ import type { TranslationResult } from "../routing/route-table.ts";
 import type { EndpointRegistry } from "../endpoints/endpoint-registry.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { DiagnosticReporter } from "./diagnostic-reporter.ts";
+import { publishRebuild } from "../observability/events.ts";
 
 export interface Timers {
   now(): number;
@@ -84,9 +85,10 @@ export class Reconciler {
     const { timers } = this.#o;
     if (this.#timer !== undefined) timers.clearTimeout(this.#timer);
     this.#timer = undefined;
+    const dirtySince = this.#dirtySince;
     this.#dirtySince = undefined;
     if (!this.#synced) return undefined;
-    return this.#rebuild();
+    return this.#rebuild(dirtySince);
   }
 
   stop(): void {
@@ -114,13 +116,15 @@ export class Reconciler {
     if (this.#timer !== undefined) timers.clearTimeout(this.#timer);
     const wait = Math.max(0, Math.min(holdoffMs, this.#dirtySince + maxDelayMs - now));
     this.#timer = timers.setTimeout(() => {
+      const since = this.#dirtySince;
       this.#timer = undefined;
       this.#dirtySince = undefined;
-      this.#rebuild();
+      this.#rebuild(since);
     }, wait);
   }
 
-  #rebuild(): RebuildOutcome {
+  /** `dirtySince`: when the first change this rebuild includes was seen (for the apply-latency metric). */
+  #rebuild(dirtySince?: number): RebuildOutcome {
     const { store, settings, holder, timers, logger, diagnostics } = this.#o;
     const started = performance.now();
     this.#rebuilds += 1;
@@ -148,6 +152,20 @@ export class Reconciler {
         durationMs: Math.round(durationMs * 10) / 10,
       });
     }
+    const table = result.table;
+    let routes = table.defaultBackend ? 1 : 0;
+    for (const host of [...table.exactHosts.values(), ...table.wildcardHosts.values(), ...(table.anyHost ? [table.anyHost] : [])]) {
+      routes += host.exact.size + host.prefix.size + (host.fallback ? 1 : 0);
+    }
+    publishRebuild({
+      result: changed ? "published" : "unchanged",
+      durationSeconds: durationMs / 1000,
+      generation: published.generation,
+      routes,
+      backends: table.backends.length,
+      endpoints: table.backends.reduce((sum, b) => sum + this.#o.registry.endpointSet(b).all.length, 0),
+      ...(changed && dirtySince !== undefined ? { applyLatencySeconds: (timers.now() - dirtySince) / 1000 } : {}),
+    });
     const outcome: RebuildOutcome = { result, published, changed, durationMs };
     this.#o.onRebuild?.(outcome);
     return outcome;

@@ -113,20 +113,21 @@ export function buildCertificateIndex(input: CertificateIndexInput): Certificate
   if (input.defaultSecret) {
     const key = objectKey(input.defaultSecret);
     secretsUsed.add(key);
-    const ref = { kind: "Secret", ...input.defaultSecret };
+    const ref = { kind: "Secret", namespace: input.defaultSecret.namespace, name: input.defaultSecret.name };
+    const flagged = `default certificate Secret ${JSON.stringify(key)} (--default-ssl-certificate)`;
+    const report = (reason: TlsProblemReason, message: string): void => {
+      problems.push({ ref, severity: "Warning", reason, message, secret: key, hosts: [] });
+    };
     const secret = secretsByKey.get(key);
     const loaded = secret ? input.load(secret) : undefined;
-    if (!secret) {
-      problems.push({ ref, severity: "Warning", reason: "TLSSecretNotFound", secret: key, hosts: [],
-        message: `default certificate Secret ${JSON.stringify(key)} (--default-ssl-certificate) not found; serving the self-signed certificate instead` });
-    } else if (loaded && !loaded.ok) {
-      problems.push({ ref, severity: "Warning", reason: "TLSSecretInvalid", secret: key, hosts: [],
-        message: `default certificate Secret ${JSON.stringify(key)} (--default-ssl-certificate) is unusable: ${loaded.message}; serving the self-signed certificate instead` });
-    } else if (loaded?.ok) {
+    if (!loaded) {
+      report("TLSSecretNotFound", `${flagged} not found; serving the self-signed certificate instead`);
+    } else if (!loaded.ok) {
+      report("TLSSecretInvalid", `${flagged} is unusable: ${loaded.message}; serving the self-signed certificate instead`);
+    } else {
       fallback = loaded.served;
       if (isExpired(fallback, input.now)) {
-        problems.push({ ref, severity: "Warning", reason: "TLSCertificateExpired", secret: key, hosts: [],
-          message: `default certificate Secret ${JSON.stringify(key)} (--default-ssl-certificate) expired at ${fallback.certificate.validToDate.toISOString()}; it is still served` });
+        report("TLSCertificateExpired", `${flagged} expired at ${fallback.certificate.validToDate.toISOString()}; it is still served`);
       }
     }
   }
@@ -142,20 +143,29 @@ export function buildCertificateIndex(input: CertificateIndexInput): Certificate
       if (host.startsWith("*.")) wildcard.set(host.slice(2), served);
       else exact.set(host, served);
     }
-    const hosts = use.hosts;
+    const hosts = hostList(use.hosts);
     let problem: Pick<TlsProblem, "reason" | "message"> | undefined;
-    if (!secret) {
-      problem = { reason: "TLSSecretNotFound",
-        message: `TLS Secret ${JSON.stringify(secretKey)} not found; HTTPS for ${hostList(hosts)} uses the default certificate until it exists` };
-    } else if (loaded && !loaded.ok) {
-      problem = { reason: "TLSSecretInvalid",
-        message: `TLS Secret ${JSON.stringify(secretKey)} is unusable: ${loaded.message}; HTTPS for ${hostList(hosts)} uses the default certificate` };
-    } else if (loaded?.ok && isExpired(loaded.served, input.now)) {
-      problem = { reason: "TLSCertificateExpired",
-        message: `TLS Secret ${JSON.stringify(secretKey)} holds a certificate that expired at ${loaded.served.certificate.validToDate.toISOString()}; it is still served for ${hostList(hosts)}` };
+    if (!loaded) {
+      problem = {
+        reason: "TLSSecretNotFound",
+        message: `TLS Secret ${JSON.stringify(secretKey)} not found; HTTPS for ${hosts} uses the default certificate until it exists`,
+      };
+    } else if (!loaded.ok) {
+      problem = {
+        reason: "TLSSecretInvalid",
+        message: `TLS Secret ${JSON.stringify(secretKey)} is unusable: ${loaded.message}; HTTPS for ${hosts} uses the default certificate`,
+      };
+    } else if (isExpired(loaded.served, input.now)) {
+      const expiredAt = loaded.served.certificate.validToDate.toISOString();
+      problem = {
+        reason: "TLSCertificateExpired",
+        message: `TLS Secret ${JSON.stringify(secretKey)} holds a certificate that expired at ${expiredAt}; it is still served for ${hosts}`,
+      };
     }
     if (problem) {
-      for (const ref of problemRefs(secretKey, use)) problems.push({ ref, severity: "Warning", secret: secretKey, hosts: [...hosts], ...problem });
+      for (const ref of problemRefs(secretKey, use)) {
+        problems.push({ ref, severity: "Warning", secret: secretKey, hosts: [...use.hosts], ...problem });
+      }
     }
   }
 

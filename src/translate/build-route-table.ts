@@ -65,7 +65,7 @@ export function buildRouteTable(snapshot: Snapshot): TranslationResult {
   }
   // Hosts whose every rule was dropped and that have no fallback are absent here
   // (pruned): their requests go on to the wildcard, any-host or default backend.
-  assignTlsSecrets(usable, hosts, snapshot.secrets, diagnostics);
+  assignTlsSecrets(usable, hosts, diagnostics);
 
   const table: RouteTable = { exactHosts: new Map(), wildcardHosts: new Map(), backends: [] };
   for (const hostKey of [...hosts.keys()].sort(compareStrings)) {

@@ -1,8 +1,7 @@
 // TLS: names the Secret (namespace/name) that serves each routed host. The Secret
-// itself is loaded later by the TLS stage; a missing one is reported but the routes
-// stay. On conflicting Secrets for one host the oldest Ingress wins.
+// itself is loaded, and a missing or broken one reported, by the TLS stage
+// (src/tls/); the routes stay. On conflicting Secrets for one host the oldest Ingress wins.
 import type { Diagnostic, HostRoutes } from "../routing/index.ts";
-import type { Secret } from "../store/index.ts";
 import { objectKey } from "../store/index.ts";
 import { ingressDiagnostic } from "./diagnostics.ts";
 import type { UsableIngress } from "./ingress-versions.ts";
@@ -11,13 +10,10 @@ import type { UsableIngress } from "./ingress-versions.ts";
 export function assignTlsSecrets(
   usable: readonly UsableIngress[],
   hostsByKey: ReadonlyMap<string, HostRoutes>,
-  secrets: readonly Secret[],
   diagnostics: Diagnostic[],
 ): void {
-  const secretKeys = new Set(secrets.map((s) => objectKey(s.meta)));
   const owners = new Map<string, string>();
   for (const { key, ingress } of usable) {
-    const reportedMissing = new Set<string>();
     for (const tls of ingress.tls) {
       if (tls.secretName === undefined || tls.secretName === "") continue;
       const secretKey = objectKey({ namespace: ingress.meta.namespace, name: tls.secretName });
@@ -40,18 +36,6 @@ export function assignTlsSecrets(
             ),
           );
           continue;
-        }
-        if (!secretKeys.has(secretKey) && !reportedMissing.has(secretKey)) {
-          reportedMissing.add(secretKey);
-          diagnostics.push(
-            ingressDiagnostic(
-              ingress.meta,
-              "Warning",
-              "SecretNotFound",
-              `tls Secret ${JSON.stringify(secretKey)} not found; HTTPS for its hosts cannot use it until it ` +
-                "exists (the routes stay)",
-            ),
-          );
         }
       }
     }
