@@ -18,7 +18,6 @@ import type { K8sObject } from "./tools/chart-objects.ts";
 
 const WATCH_GRANTS = [
   "core events create",
-  "core events patch",
   "core secrets list",
   "core secrets watch",
   "core services list",
