@@ -1,6 +1,6 @@
 // Control-plane benchmark: with N Ingresses loaded, the cost of a full route
 // rebuild versus one EndpointSlice change (which must not rebuild routes), and
-// route lookup time as the table grows. Prints figures; asserts nothing.
+// route lookup time as the table grows, in this process (no I/O). Returns figures.
 import { ClusterStore } from "../src/store/index.ts";
 import type { EndpointSlice, Ingress, Service, TranslateSettings } from "../src/store/index.ts";
 import { EndpointRegistry } from "../src/endpoints/endpoint-registry.ts";
@@ -48,10 +48,18 @@ function time(fn: () => void, minMs = 300, maxRuns = 200): number {
   return samples[Math.floor(samples.length / 2)] ?? 0;
 }
 
-export function runControlPlaneBench(ingressCounts: readonly number[]): void {
+export interface ControlPlaneRow {
+  ingresses: number;
+  rebuildMs: number;
+  endpointChangeMs: number;
+  lookupUs: number;
+  heapMb: number;
+}
+
+/** With each count of Ingresses loaded: full rebuild, one endpoint change and lookup times, and the heap. */
+export function measureControlPlane(ingressCounts: readonly number[]): ControlPlaneRow[] {
   const silent = createLogger({ level: "error", write: () => {} });
-  console.log("control plane: rebuild vs endpoint change, lookup, memory");
-  console.log("ingresses | full rebuild ms | endpoint change ms | change/rebuild | lookup us | heap MB");
+  const rows: ControlPlaneRow[] = [];
   for (const count of ingressCounts) {
     const store = new ClusterStore();
     const registry = new EndpointRegistry();
@@ -66,15 +74,15 @@ export function runControlPlaneBench(ingressCounts: readonly number[]): void {
     const rebuildMs = time(() => reconciler.rebuildNow());
     const backend = holder.current!.table.backends[0]!;
     let generation = 1;
-    const changeMs = time(() => {
+    const endpointChangeMs = time(() => {
       store.upsert(sliceOf(0, 5, generation++));
       registry.endpointSet(backend);
     }, 300, 2000);
     const table = holder.current!.table;
     const lookups = Array.from({ length: 1000 }, (_, k) => routeRequestFromHttp({ host: `app${(k * 7919) % count}.example.com`, url: "/api/users/42?x=1", headers: {} }));
     const lookupUs = (time(() => { for (const r of lookups) matchRoute(table, r, Math.random); }) / lookups.length) * 1000;
-    const heapMb = process.memoryUsage().heapUsed / 1e6;
-    console.log(`${String(count).padStart(9)} | ${rebuildMs.toFixed(2).padStart(15)} | ${changeMs.toFixed(4).padStart(18)} | ${(changeMs / rebuildMs).toExponential(2).padStart(14)} | ${lookupUs.toFixed(2).padStart(9)} | ${heapMb.toFixed(0).padStart(7)}`);
+    rows.push({ ingresses: count, rebuildMs, endpointChangeMs, lookupUs, heapMb: process.memoryUsage().heapUsed / 1e6 });
     reconciler.stop();
   }
+  return rows;
 }

@@ -79,7 +79,7 @@ async function run(config: Readonly<Config>, logger: Logger): Promise<void> {
         logger: logger.child({ component: "status" }),
         ...(config.publishService ? { publishService: config.publishService } : {}),
         publishStatusAddresses: config.publishStatusAddresses,
-        isOurs: (ingress) => ownershipTest(store.list("IngressClass"), settings)(ingress),
+        ownership: () => ownershipTest(store.list("IngressClass"), settings),
       })
     : undefined;
 

@@ -25,6 +25,8 @@ const INGRESS = { apiVersion: "networking.k8s.io/v1", kind: "Ingress", namespace
 let api: KubeApiServerHandle;
 let upstreams: EchoUpstream[] = [];
 const replicas = new Map<Name, TurnoutProcess>();
+/** Every process started, so after() stops them all even when a test failed halfway. */
+const started: TurnoutProcess[] = [];
 
 function other(name: Name): Name {
   return name === "a" ? "b" : "a";
@@ -37,11 +39,13 @@ function replica(name: Name): TurnoutProcess {
 }
 
 async function startReplica(name: Name): Promise<TurnoutProcess> {
+  if (replicas.has(name)) throw new Error(`replica ${name} is already running`);
   const process = await TurnoutProcess.start({
     kubeconfig: api.kubeconfigPath,
     args: ["--publish-status-address", ADDRESS[name], "--election-id", ELECTION_ID],
     env: { POD_NAME: name, POD_NAMESPACE: "default", TURNOUT_ELECTION_TIMINGS: TIMINGS },
   });
+  started.push(process);
   replicas.set(name, process);
   return process;
 }
@@ -98,16 +102,14 @@ before(async () => {
 });
 
 after(async () => {
-  await Promise.all([...replicas.values()].map((r) => r.stop()));
+  await Promise.all(started.map((r) => r.stop()));
   await Promise.all(upstreams.map((u) => u.close()));
   await api?.stop();
 });
 
 void describe("leader election through a Lease", () => {
-  let leader: Name;
-
   void test("exactly one replica holds the Lease, and only its address is ever written to status", async () => {
-    leader = await electedLeader(replica("a"), 5000);
+    const leader = await electedLeader(replica("a"), 5000);
     const follower = other(leader);
     await replica(leader).waitUntil(async () => (await statusAddresses()) === ADDRESS[leader], 3000, `status ${ADDRESS[leader]}`);
     // Let the follower run several retry periods: it must keep following and never write.
@@ -129,26 +131,29 @@ void describe("leader election through a Lease", () => {
   });
 
   void test("SIGTERM: the leader releases the Lease and the follower takes over at once", async () => {
-    const stopping = leader;
+    const stopping = await electedLeader(replica("a"), 3000);
     const successor = other(stopping);
     const transitions = (await lease())?.transitions ?? 0;
     await replica(stopping).stop();
     const exitedAt = Date.now();
-    assert.ok(replica(stopping).logs.some((l) => l.msg === "released the lease"), replica(stopping).dumpLogs(20));
+    const stopped = replica(stopping);
     replicas.delete(stopping);
+    assert.ok(stopped.logs.some((l) => l.msg === "released the lease"), stopped.dumpLogs(20));
     // Well under the 2 s lease: only a release lets the successor in this fast.
     await replica(successor).waitUntil(async () => (await holder()) === successor, 1000, `${successor} holds the Lease`);
     const takeoverMs = Date.now() - exitedAt;
     assert.ok(takeoverMs < LEASE_MS - 500, `took over ${takeoverMs} ms after the leader exited`);
     assert.equal((await lease())?.transitions, transitions + 1);
     await replica(successor).waitUntil(async () => (await statusAddresses()) === ADDRESS[successor], 3000, `status ${ADDRESS[successor]}`);
-    leader = successor;
   });
 
   void test("SIGKILL: with no release, the follower takes over only once the Lease has expired", async () => {
-    const killed = leader;
-    const successor = other(killed);
-    const restarted = await startReplica(successor);
+    // The replica stopped above comes back; it must follow the live leader.
+    const stopped = (["a", "b"] as const).find((name) => !replicas.has(name));
+    assert.ok(stopped !== undefined, "the previous test left both replicas running");
+    const restarted = await startReplica(stopped);
+    const killed = other(stopped);
+    const successor = stopped;
     await restarted.waitForLog((l) => l.msg === "new leader observed" && l.leader === killed, 3000);
     assert.equal(await holder(), killed, "a restarted replica follows the live leader");
 

@@ -14,7 +14,8 @@ export interface StatusWriterOptions {
   logger: Logger;
   publishService?: { namespace: string; name: string };
   publishStatusAddresses: readonly string[];
-  isOurs: (ingress: Ingress) => boolean;
+  /** Builds the "is this Ingress ours?" test for the store's current IngressClasses. */
+  ownership: () => (ingress: Ingress) => boolean;
 }
 
 function addressesEqual(a: readonly LoadBalancerIngress[], b: readonly LoadBalancerIngress[]): boolean {
@@ -81,8 +82,8 @@ export class IngressStatusWriter {
   async #run(): Promise<void> {
     const desired = this.desiredAddresses();
     if (!desired) return;
-    const { store, isOurs, logger } = this.#o;
-    for (const [ingress, addresses] of planStatusUpdates(store.list("Ingress"), desired, isOurs)) {
+    const { store, ownership, logger } = this.#o;
+    for (const [ingress, addresses] of planStatusUpdates(store.list("Ingress"), desired, ownership())) {
       const ref = `${ingress.meta.namespace}/${ingress.meta.name}`;
       try {
         await this.#api.patchNamespacedIngressStatus(

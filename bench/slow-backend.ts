@@ -1,0 +1,131 @@
+// Section 2, smart routing under a slow backend: three Node upstreams (one answers
+// 50 ms late) behind turnout (ewma, least-request, round-robin) and nginx (round
+// robin, least_conn), driven at a fixed rate by the open-loop client in its own
+// process. Latency counts from each request's scheduled send time.
+import { fileURLToPath } from "node:url";
+import { Nginx, reverseProxyConfig } from "./nginx.ts";
+import type { NginxBalance } from "./nginx.ts";
+import type { OpenLoopResult } from "./open-loop-client.ts";
+import { Child, Cleanup, NODE, freePort, httpStatus, waitFor } from "./processes.ts";
+import { Report, count, fixed, printTable, ratio } from "./report.ts";
+import type { SystemTools } from "./system-tools.ts";
+import { TurnoutRunner, removeFolder, singleRouteManifests, writeManifestFolder } from "./turnout-runner.ts";
+
+const SECTION = "slow-backend";
+const HOST = "slow.bench.local";
+const UPSTREAM_HOSTS = ["127.0.0.31", "127.0.0.32", "127.0.0.33"];
+const SLOW_HOST = "127.0.0.33";
+const SLOW_MS = 50;
+const UPSTREAMS_SCRIPT = fileURLToPath(new URL("./upstream-servers.ts", import.meta.url));
+const CLIENT_SCRIPT = fileURLToPath(new URL("./open-loop-client.ts", import.meta.url));
+
+interface Proxy {
+  port: number;
+  cpuSeconds: () => number;
+  stop: () => Promise<void>;
+}
+
+interface Subject {
+  name: string;
+  start: (upstreamPort: number) => Promise<Proxy>;
+}
+
+interface Run {
+  subject: string;
+  result: OpenLoopResult;
+  proxyCpuPercent: number;
+}
+
+function nginxSubject(binary: string, balance: NginxBalance): Subject {
+  return {
+    name: `nginx ${balance}`,
+    start: async (upstreamPort) => {
+      const port = await freePort();
+      const nginx = await Nginx.start(binary, balance, reverseProxyConfig(port, UPSTREAM_HOSTS.map((h) => `${h}:${upstreamPort}`), balance), "127.0.0.1", port);
+      return { port, cpuSeconds: () => nginx.cpuSeconds(), stop: () => nginx.stop() };
+    },
+  };
+}
+
+function turnoutSubject(policy: string): Subject {
+  return {
+    name: `turnout ${policy}`,
+    start: async (upstreamPort) => {
+      const dir = writeManifestFolder(singleRouteManifests(HOST, UPSTREAM_HOSTS, upstreamPort, { "turnout.dev/load-balance": policy }));
+      // The folder stays until turnout stops: turnout watches it, and an emptied folder is an empty cluster.
+      const turnout = await TurnoutRunner.start({ manifests: dir }).catch((error: unknown) => {
+        removeFolder(dir);
+        throw error;
+      });
+      const stop = async (): Promise<void> => {
+        await turnout.stop();
+        removeFolder(dir);
+      };
+      return { port: turnout.httpPort, cpuSeconds: () => turnout.cpuSeconds(), stop };
+    },
+  };
+}
+
+async function openLoop(port: number, rate: number, seconds: number, warmupSeconds: number): Promise<OpenLoopResult> {
+  const args = [CLIENT_SCRIPT, "--port", String(port), "--host-header", HOST, "--rate", String(rate), "--seconds", String(seconds), "--warmup-seconds", String(warmupSeconds)];
+  const client = new Child("open-loop client", NODE, args);
+  try {
+    return (await client.firstJsonLine((seconds + warmupSeconds + 15) * 1000)) as OpenLoopResult;
+  } finally {
+    await client.stop();
+  }
+}
+
+export async function runSlowBackend(tools: SystemTools, quick: boolean, report: Report): Promise<void> {
+  const seconds = quick ? 5 : 10;
+  const warmupSeconds = 1;
+  const rates = quick ? [1000] : [1000, 2000];
+  console.log(`\n== 2. smart routing under a slow backend: 3 Node upstreams, ${SLOW_HOST} answers ${SLOW_MS} ms late; open loop at ${rates.join(" and ")} req/s,`);
+  console.log(`   ${seconds} s measured after a ${warmupSeconds} s warm-up; latency from the scheduled send time. 2 cores shared by client, proxy and upstreams.`);
+  const subjects: Subject[] = [turnoutSubject("ewma"), turnoutSubject("least-request"), turnoutSubject("round-robin")];
+  if (tools.nginx !== undefined) subjects.push(nginxSubject(tools.nginx, "round-robin"), nginxSubject(tools.nginx, "least_conn"));
+  else console.log(`   nginx rows skipped: ${tools.problem ?? "nginx missing"}; ratios cannot be computed.`);
+
+  const cleanup = new Cleanup();
+  const runs: Run[] = [];
+  try {
+    const upstreams = new Child("upstream servers", NODE, [UPSTREAMS_SCRIPT, "--hosts", UPSTREAM_HOSTS.join(","), "--slow", SLOW_HOST, "--slow-ms", String(SLOW_MS)]);
+    cleanup.add(() => upstreams.stop());
+    const upstreamPort = Number((await upstreams.firstJsonLine(10_000) as { port: number }).port);
+    for (const subject of subjects) {
+      const proxy = await subject.start(upstreamPort);
+      try {
+        await waitFor(async () => (await httpStatus(proxy.port, "/", "127.0.0.1", { host: HOST })) === 200, 10_000, `${subject.name} to forward`);
+        for (const rate of rates) {
+          const before = proxy.cpuSeconds();
+          const result = await openLoop(proxy.port, rate, seconds, warmupSeconds);
+          runs.push({ subject: subject.name, result, proxyCpuPercent: ((proxy.cpuSeconds() - before) / (seconds + warmupSeconds)) * 100 });
+        }
+      } finally {
+        await proxy.stop();
+      }
+    }
+  } finally {
+    await cleanup.run();
+  }
+
+  const slowShare = (r: OpenLoopResult): number => (r.perUpstream[SLOW_HOST] ?? 0) / Math.max(1, r.completed);
+  const reference = (rate: number): OpenLoopResult | undefined => runs.find((r) => r.subject === "nginx round-robin" && r.result.rate === rate)?.result;
+  printTable(
+    "slow backend (ratios against nginx round-robin at the same rate)",
+    ["proxy", "req/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "slow share", "failed", "proxy CPU %", "client lag p99 ms", "p50 vs nginx rr", "p99 vs nginx rr", "p99.9 vs nginx rr"],
+    runs.map(({ subject, result: r, proxyCpuPercent }) => {
+      const ref = reference(r.rate);
+      return [
+        subject, count(r.rate), fixed(r.p50Ms, 2), fixed(r.p99Ms, 2), fixed(r.p999Ms, 2), fixed(r.maxMs, 1), `${fixed(slowShare(r) * 100, 2)}%`, count(r.failed),
+        `${fixed(proxyCpuPercent, 0)}%`, fixed(r.sendLagP99Ms, 2), ratio(r.p50Ms, ref?.p50Ms), ratio(r.p99Ms, ref?.p99Ms), ratio(r.p999Ms, ref?.p999Ms),
+      ];
+    }),
+  );
+
+  const ewma = runs.find((r) => r.subject === "turnout ewma" && r.result.rate === 1000)?.result;
+  const rr = reference(1000);
+  const p99Ratio = ewma && rr ? ewma.p99Ms / rr.p99Ms : undefined;
+  report.check(SECTION, "ewma p99 <= 0.2x nginx round robin at 1,000 req/s", p99Ratio === undefined ? "n/a" : `${fixed(p99Ratio, 2)}x (${fixed(ewma?.p99Ms, 1)} vs ${fixed(rr?.p99Ms, 1)} ms)`, p99Ratio === undefined ? undefined : p99Ratio <= 0.2);
+  report.check(SECTION, "ewma share to the slow upstream < 1% at 1,000 req/s", ewma ? `${fixed(slowShare(ewma) * 100, 2)}%` : "n/a", ewma ? slowShare(ewma) < 0.01 : undefined);
+}
