@@ -4,7 +4,8 @@
 // turnout serving one Ingress as the reference.
 import { measureControlPlane } from "./control-plane.ts";
 import { sleep, waitFor } from "./processes.ts";
-import { Report, count, fixed, printTable, ratio } from "./report.ts";
+import type { Report } from "./report.ts";
+import { count, fixed, printTable, ratio } from "./report.ts";
 import { TurnoutRunner, largeClusterManifests, metricSample, removeFolder, singleRouteManifests, writeManifestFolder } from "./turnout-runner.ts";
 import type { Manifest } from "../e2e/support/objects.ts";
 

@@ -7,7 +7,8 @@ import { Nginx, reverseProxyConfig } from "./nginx.ts";
 import type { NginxBalance } from "./nginx.ts";
 import type { OpenLoopResult } from "./open-loop-client.ts";
 import { Child, Cleanup, NODE, freePort, httpStatus, waitFor } from "./processes.ts";
-import { Report, count, fixed, printTable, ratio } from "./report.ts";
+import type { Report } from "./report.ts";
+import { count, fixed, printTable, ratio } from "./report.ts";
 import type { SystemTools } from "./system-tools.ts";
 import { TurnoutRunner, removeFolder, singleRouteManifests, writeManifestFolder } from "./turnout-runner.ts";
 
@@ -16,6 +17,7 @@ const HOST = "slow.bench.local";
 const UPSTREAM_HOSTS = ["127.0.0.31", "127.0.0.32", "127.0.0.33"];
 const SLOW_HOST = "127.0.0.33";
 const SLOW_MS = 50;
+const BASELINE_RATE = 1000;
 const UPSTREAMS_SCRIPT = fileURLToPath(new URL("./upstream-servers.ts", import.meta.url));
 const CLIENT_SCRIPT = fileURLToPath(new URL("./open-loop-client.ts", import.meta.url));
 
@@ -27,6 +29,8 @@ interface Proxy {
 
 interface Subject {
   name: string;
+  /** Also measured with every upstream fast: this proxy's own latency floor. */
+  baseline: boolean;
   start: (upstreamPort: number) => Promise<Proxy>;
 }
 
@@ -39,6 +43,7 @@ interface Run {
 function nginxSubject(binary: string, balance: NginxBalance): Subject {
   return {
     name: `nginx ${balance}`,
+    baseline: balance === "round-robin",
     start: async (upstreamPort) => {
       const port = await freePort();
       const nginx = await Nginx.start(binary, balance, reverseProxyConfig(port, UPSTREAM_HOSTS.map((h) => `${h}:${upstreamPort}`), balance), "127.0.0.1", port);
@@ -50,6 +55,7 @@ function nginxSubject(binary: string, balance: NginxBalance): Subject {
 function turnoutSubject(policy: string): Subject {
   return {
     name: `turnout ${policy}`,
+    baseline: policy === "round-robin",
     start: async (upstreamPort) => {
       const dir = writeManifestFolder(singleRouteManifests(HOST, UPSTREAM_HOSTS, upstreamPort, { "turnout.dev/load-balance": policy }));
       // The folder stays until turnout stops: turnout watches it, and an emptied folder is an empty cluster.
@@ -82,6 +88,7 @@ export async function runSlowBackend(tools: SystemTools, quick: boolean, report:
   const rates = quick ? [1000] : [1000, 2000];
   console.log(`\n== 2. smart routing under a slow backend: 3 Node upstreams, ${SLOW_HOST} answers ${SLOW_MS} ms late; open loop at ${rates.join(" and ")} req/s,`);
   console.log(`   ${seconds} s measured after a ${warmupSeconds} s warm-up; latency from the scheduled send time. 2 cores shared by client, proxy and upstreams.`);
+  console.log(`   "all fast" rows: the same proxy at ${BASELINE_RATE} req/s with no slow upstream, its own latency floor.`);
   const subjects: Subject[] = [turnoutSubject("ewma"), turnoutSubject("least-request"), turnoutSubject("round-robin")];
   if (tools.nginx !== undefined) subjects.push(nginxSubject(tools.nginx, "round-robin"), nginxSubject(tools.nginx, "least_conn"));
   else console.log(`   nginx rows skipped: ${tools.problem ?? "nginx missing"}; ratios cannot be computed.`);
@@ -92,15 +99,21 @@ export async function runSlowBackend(tools: SystemTools, quick: boolean, report:
     const upstreams = new Child("upstream servers", NODE, [UPSTREAMS_SCRIPT, "--hosts", UPSTREAM_HOSTS.join(","), "--slow", SLOW_HOST, "--slow-ms", String(SLOW_MS)]);
     cleanup.add(() => upstreams.stop());
     const upstreamPort = Number((await upstreams.firstJsonLine(10_000) as { port: number }).port);
+    const setSlowMs = (ms: number): Promise<number> => httpStatus(upstreamPort, `/__bench/slow-ms/${ms}`, SLOW_HOST);
     for (const subject of subjects) {
       const proxy = await subject.start(upstreamPort);
+      const measure = async (label: string, rate: number): Promise<void> => {
+        const before = proxy.cpuSeconds();
+        const result = await openLoop(proxy.port, rate, seconds, warmupSeconds);
+        runs.push({ subject: label, result, proxyCpuPercent: ((proxy.cpuSeconds() - before) / (seconds + warmupSeconds)) * 100 });
+      };
       try {
         await waitFor(async () => (await httpStatus(proxy.port, "/", "127.0.0.1", { host: HOST })) === 200, 10_000, `${subject.name} to forward`);
-        for (const rate of rates) {
-          const before = proxy.cpuSeconds();
-          const result = await openLoop(proxy.port, rate, seconds, warmupSeconds);
-          runs.push({ subject: subject.name, result, proxyCpuPercent: ((proxy.cpuSeconds() - before) / (seconds + warmupSeconds)) * 100 });
+        if (subject.baseline) {
+          await setSlowMs(0);
+          await measure(`${subject.name}, all fast`, BASELINE_RATE).finally(() => setSlowMs(SLOW_MS));
         }
+        for (const rate of rates) await measure(subject.name, rate);
       } finally {
         await proxy.stop();
       }

@@ -6,7 +6,8 @@
 import { fileURLToPath } from "node:url";
 import { Nginx, reverseProxyConfig, staticUpstreamConfig } from "./nginx.ts";
 import { Child, Cleanup, NODE, freePort, httpStatus, waitFor } from "./processes.ts";
-import { Report, count, fixed, printTable, ratio } from "./report.ts";
+import type { Report } from "./report.ts";
+import { count, fixed, printTable, ratio } from "./report.ts";
 import type { SystemTools } from "./system-tools.ts";
 import { TurnoutRunner, removeFolder, singleRouteManifests, writeManifestFolder } from "./turnout-runner.ts";
 import { runWrk } from "./wrk.ts";

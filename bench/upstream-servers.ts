@@ -1,7 +1,8 @@
 // Upstreams for the slow-backend and config-latency sections, in a process of
 // their own: one tiny HTTP server per loopback address, all on one port (as the
 // pods behind one EndpointSlice port), naming themselves in `x-upstream`.
-// One of them can answer late, its delay counted from the moment the request arrived.
+// One of them can answer late, its delay counted from the moment the request arrived;
+// `GET /__bench/slow-ms/N` on any of them changes that delay (0: all fast).
 // Usage: node bench/upstream-servers.ts --hosts 127.0.0.31,127.0.0.32 [--slow 127.0.0.32 --slow-ms 50]
 // prints {"port":N} once every server listens.
 import http from "node:http";
@@ -9,10 +10,10 @@ import { parseArgs } from "node:util";
 
 const { values } = parseArgs({ options: { hosts: { type: "string" }, slow: { type: "string" }, "slow-ms": { type: "string", default: "0" } } });
 const hosts = (values.hosts ?? "127.0.0.1").split(",");
-const slowMs = Number(values["slow-ms"]);
+let slowMs = Number(values["slow-ms"]);
+const CONTROL = /^\/__bench\/slow-ms\/([0-9]+)$/;
 
 function serverFor(host: string): http.Server {
-  const delayMs = host === values.slow ? slowMs : 0;
   const headers = { "content-type": "text/plain", "content-length": "3", "x-upstream": host };
   return http.createServer((req, res) => {
     const arrived = performance.now();
@@ -21,7 +22,10 @@ function serverFor(host: string): http.Server {
       res.end("ok\n");
     };
     req.resume();
-    if (delayMs === 0) return answer();
+    const control = CONTROL.exec(req.url ?? "");
+    if (control) slowMs = Number(control[1]);
+    const delayMs = host === values.slow ? slowMs : 0;
+    if (delayMs === 0 || control) return answer();
     setTimeout(answer, Math.max(0, delayMs - (performance.now() - arrived)));
   });
 }

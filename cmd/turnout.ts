@@ -14,7 +14,7 @@ import { Reconciler, DiagnosticReporter } from "../src/reconcile/index.ts";
 import type { EventSink } from "../src/reconcile/index.ts";
 import { ownershipTest } from "../src/translate/index.ts";
 import { FolderSource } from "../src/files/index.ts";
-import { ClusterSource, EventRecorder, IngressStatusWriter, loadKubeConfig } from "../src/k8s/index.ts";
+import { ClusterSource, EventRecorder, IngressStatusWriter, LeaderElector, electionSettingsFromEnv, loadKubeConfig } from "../src/k8s/index.ts";
 import { BackendPicker } from "../src/proxy/backend-picker.ts";
 import { ProxyServer } from "../src/proxy/proxy-server.ts";
 import { createLogger } from "../src/observability/logger.ts";
@@ -61,7 +61,7 @@ async function run(config: Readonly<Config>, logger: Logger): Promise<void> {
 
   const kubeConfig = config.mode === "cluster" ? loadKubeConfig(config.kubeconfig) : undefined;
   let events: EventSink | undefined;
-  if (kubeConfig) events = new EventRecorder(kubeConfig, store, logger.child({ component: "events" }), instance);
+  if (kubeConfig) events = new EventRecorder(kubeConfig, store, logger.child({ component: "events" }), instance, () => elector?.isLeader ?? true);
   const diagnostics = new DiagnosticReporter(logger.child({ component: "translate" }), events);
   const tlsDiagnostics = new DiagnosticReporter(logger.child({ component: "tls" }), events);
   const tls = new TlsServer({ defaultSecret: config.defaultSslCertificate });
@@ -82,6 +82,18 @@ async function run(config: Readonly<Config>, logger: Logger): Promise<void> {
         ownership: () => ownershipTest(store.list("IngressClass"), settings),
       })
     : undefined;
+  // Every replica serves traffic; only the Lease holder writes Ingress status.
+  const election = kubeConfig ? electionSettingsFromEnv(process.env) : undefined;
+  if (election?.ok === false) throw new Error(election.error);
+  const elector =
+    kubeConfig && election?.ok
+      ? new LeaderElector({ kubeConfig, name: config.electionId, ...election.settings, logger: logger.child({ component: "leader-election" }), onStartedLeading: () => {
+            statusWriter?.sync();
+            diagnostics.replayEvents();
+            tlsDiagnostics.replayEvents();
+          },
+        })
+      : undefined;
 
   const picker = new BackendPicker(registry, { random: Math.random, now: () => performance.now(), load });
   const reconciler = new Reconciler({
@@ -97,7 +109,7 @@ async function run(config: Readonly<Config>, logger: Logger): Promise<void> {
         refreshHealthChecks();
         refreshCertificates();
       }
-      statusWriter?.sync();
+      if (elector?.isLeader) statusWriter?.sync();
     },
   });
 
@@ -143,11 +155,14 @@ async function run(config: Readonly<Config>, logger: Logger): Promise<void> {
     await source.start();
   }
   reconciler.markSynced();
+  elector?.start();
   logger.info("initial sync complete", { generation: holder.current?.generation ?? 0 });
 
   const shutdown = (signal: string): void => {
     if (shuttingDown) return;
     shuttingDown = true;
+    // Hand the Lease over now so another replica writes status without waiting for expiry.
+    const released = elector?.release() ?? Promise.resolve();
     // Ctrl-C at a terminal wants out now; SIGTERM from the kubelet gets the delay load balancers need.
     const delayMs = signal === "SIGINT" ? 0 : config.shutdownDelayMs;
     logger.info("shutting down: readiness now fails, still serving", { signal, delayMs });
@@ -162,7 +177,7 @@ async function run(config: Readonly<Config>, logger: Logger): Promise<void> {
         proxy.close();
         metrics.close();
         logger.info("stopped");
-        process.exit(0);
+        void released.finally(() => process.exit(0));
       });
       for (const server of servers) server.closeIdleConnections();
       setTimeout(() => {

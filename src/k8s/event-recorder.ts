@@ -20,15 +20,19 @@ export class EventRecorder implements EventSink {
   readonly #store: ClusterStore;
   readonly #logger: Logger;
   readonly #instance: string;
+  readonly #isWriter: () => boolean;
 
-  constructor(kubeConfig: KubeConfig, store: ClusterStore, logger: Logger, instance: string) {
+  /** `isWriter`: only one replica (the leader) writes Events, so replicas do not repeat each other. */
+  constructor(kubeConfig: KubeConfig, store: ClusterStore, logger: Logger, instance: string, isWriter: () => boolean) {
     this.#core = kubeConfig.makeApiClient(CoreV1Api);
     this.#store = store;
     this.#logger = logger;
     this.#instance = instance;
+    this.#isWriter = isWriter;
   }
 
   emit(d: Diagnostic): void {
+    if (!this.#isWriter()) return;
     const namespace = d.ref.namespace === "" ? "default" : d.ref.namespace;
     const uid = d.ref.kind === "Ingress" ? this.#store.get("Ingress", d.ref.namespace, d.ref.name)?.meta.uid : undefined;
     const now = new Date();

@@ -228,7 +228,10 @@ export class LeaderElector {
     }
   }
 
-  /** One round: read the Lease, then create, acquire or renew it if due. Resolves to whether we lead afterwards. */
+  /**
+   * One round: read the Lease, then create, acquire or renew it if due. Resolves to whether
+   * we lead afterwards. The loop started by start() calls it; call it directly only without start().
+   */
   async tryAcquireOrRenew(): Promise<boolean> {
     const startedMs = this.#now();
     const lease = await this.#call(() => this.#client.read());

@@ -41,6 +41,11 @@ export class DiagnosticReporter {
     return fresh;
   }
 
+  /** Writes every active diagnostic as an Event again (a new leader takes over Event writing). */
+  replayEvents(): void {
+    for (const d of this.#active.values()) this.#events?.emit(d);
+  }
+
   /** Diagnostics of the latest rebuild, for /debug and metrics. */
   active(): Diagnostic[] {
     return [...this.#active.values()];
