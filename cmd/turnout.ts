@@ -85,14 +85,14 @@ async function run(config: Readonly<Config>, logger: Logger): Promise<void> {
   // Every replica serves traffic; only the Lease holder writes Ingress status.
   const election = kubeConfig ? electionSettingsFromEnv(process.env) : undefined;
   if (election?.ok === false) throw new Error(election.error);
+  const onStartedLeading = (): void => {
+    statusWriter?.sync();
+    diagnostics.replayEvents();
+    tlsDiagnostics.replayEvents();
+  };
   const elector =
     kubeConfig && election?.ok
-      ? new LeaderElector({ kubeConfig, name: config.electionId, ...election.settings, logger: logger.child({ component: "leader-election" }), onStartedLeading: () => {
-            statusWriter?.sync();
-            diagnostics.replayEvents();
-            tlsDiagnostics.replayEvents();
-          },
-        })
+      ? new LeaderElector({ kubeConfig, name: config.electionId, ...election.settings, logger: logger.child({ component: "leader-election" }), onStartedLeading })
       : undefined;
 
   const picker = new BackendPicker(registry, { random: Math.random, now: () => performance.now(), load });

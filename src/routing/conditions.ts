@@ -14,6 +14,13 @@ function lookup(condition: MatchCondition, request: RouteRequest): RequestValues
   }
 }
 
+/**
+ * Values longer than this never match a regex condition. The annotation checker
+ * admits patterns whose worst case is quadratic (e.g. `.*foo.*`); bounding the
+ * input keeps that worst case to well under a millisecond.
+ */
+export const MAX_REGEX_INPUT = 4096;
+
 function valueMatches(condition: MatchCondition, value: string): boolean {
   switch (condition.op) {
     case "present":
@@ -22,7 +29,7 @@ function valueMatches(condition: MatchCondition, value: string): boolean {
       return condition.value !== undefined && value === condition.value;
     case "regex": {
       const regex = condition.regex;
-      if (regex === undefined) return false;
+      if (regex === undefined || value.length > MAX_REGEX_INPUT) return false;
       // A global or sticky RegExp keeps state between test() calls; start from 0.
       if (regex.global || regex.sticky) regex.lastIndex = 0;
       return regex.test(value);
