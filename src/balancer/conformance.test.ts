@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import type { Endpoint } from "../endpoints/endpoint.ts";
 import { EndpointLoadTracker } from "../endpoints/endpoint-load.ts";
 import type { Balancer, BalancerDeps, PickContext } from "./balancer.ts";
-import { createBalancer, LOAD_BALANCE_POLICIES } from "./create-balancer.ts";
+import { createBalancer } from "./create-balancer.ts";
+import { LOAD_BALANCE_POLICIES } from "../routing/route-table.ts";
 import { seededRandom } from "./seeded-random.ts";
 import { makeEndpoints } from "./test-endpoints.ts";
 

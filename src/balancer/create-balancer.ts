@@ -1,7 +1,7 @@
 // Builds the balancer for a backend's policy over its current (healthy) endpoints;
 // called again whenever that endpoint list changes.
 import type { Endpoint } from "../endpoints/endpoint.ts";
-import type { LoadBalancePolicy } from "../routing/route-table.ts";
+import { LOAD_BALANCE_POLICIES, type LoadBalancePolicy } from "../routing/route-table.ts";
 import type { Balancer, BalancerDeps } from "./balancer.ts";
 import { EwmaBalancer } from "./ewma.ts";
 import { LeastRequestBalancer } from "./least-request.ts";
@@ -10,20 +10,6 @@ import { RandomBalancer } from "./random.ts";
 import { RingHashBalancer } from "./ring-hash.ts";
 import { RoundRobinBalancer } from "./round-robin.ts";
 
-/** Every policy createBalancer knows, in a stable order (for tests, docs and validation). */
-export const LOAD_BALANCE_POLICIES = [
-  "round-robin",
-  "random",
-  "least-request",
-  "ewma",
-  "ring-hash",
-  "maglev",
-] as const satisfies readonly LoadBalancePolicy[];
-
-// Compile-time check that the list above names every policy of the union.
-const _everyPolicyListed: [Exclude<LoadBalancePolicy, (typeof LOAD_BALANCE_POLICIES)[number]>] extends [never]
-  ? true
-  : never = true;
 
 export function createBalancer(
   policy: LoadBalancePolicy,

@@ -7,18 +7,11 @@ import type {
   MatchCondition,
   RetryCondition,
 } from "../routing/route-table.ts";
+import { LOAD_BALANCE_POLICIES } from "../routing/route-table.ts";
 import { durationSchema } from "./durations.ts";
 import { conditionListSchema, nameSchema } from "./match-conditions.ts";
 import { booleanSchema, integerSchema, oneOfSchema, scalarString } from "./scalar.ts";
 
-export const LOAD_BALANCE_POLICIES = [
-  "round-robin",
-  "random",
-  "least-request",
-  "ewma",
-  "ring-hash",
-  "maglev",
-] as const satisfies readonly LoadBalancePolicy[];
 
 /** The policies that use turnout.dev/hash-by. */
 export const HASHING_POLICIES: readonly LoadBalancePolicy[] = ["ring-hash", "maglev"];

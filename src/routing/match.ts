@@ -15,18 +15,19 @@ export interface RouteMatch {
   hostRoutes: HostRoutes | undefined;
 }
 
+/** The key a `*.suffix` wildcard would have for this (normalised) host: it covers exactly one non-empty leading label. */
+export function wildcardKeyOf(host: string): string | undefined {
+  const dot = host.indexOf(".");
+  return dot > 0 ? host.slice(dot + 1) : undefined;
+}
+
 /** The HostRoutes for a raw Host header value: exact, else wildcard, else any-host. */
 export function selectHostRoutes(table: RouteTable, rawHost: string): HostRoutes | undefined {
   const host = normaliseRequestHost(rawHost);
   const exact = table.exactHosts.get(host);
   if (exact) return exact;
-  // A wildcard covers exactly one non-empty leading label.
-  const dot = host.indexOf(".");
-  if (dot > 0) {
-    const wildcard = table.wildcardHosts.get(host.slice(dot + 1));
-    if (wildcard) return wildcard;
-  }
-  return table.anyHost;
+  const suffix = wildcardKeyOf(host);
+  return (suffix !== undefined ? table.wildcardHosts.get(suffix) : undefined) ?? table.anyHost;
 }
 
 /**

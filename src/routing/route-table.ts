@@ -30,7 +30,10 @@ export interface MatchCondition {
   regex?: RegExp;
 }
 
-export type LoadBalancePolicy = "round-robin" | "random" | "least-request" | "ewma" | "ring-hash" | "maglev";
+/** Every endpoint-picking policy, in a stable order (for validation, tests and docs). */
+export const LOAD_BALANCE_POLICIES = ["round-robin", "random", "least-request", "ewma", "ring-hash", "maglev"] as const;
+
+export type LoadBalancePolicy = (typeof LOAD_BALANCE_POLICIES)[number];
 
 export type HashKeySource =
   | { kind: "header" | "cookie" | "query"; name: string }

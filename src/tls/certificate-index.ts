@@ -3,6 +3,7 @@
 // Secret that is missing or broken costs only its own hosts (they get the
 // default certificate) and yields a TlsProblem for the Ingresses concerned.
 import type { Diagnostic, HostRoutes, RouteTable } from "../routing/index.ts";
+import { wildcardKeyOf } from "../routing/index.ts";
 import type { Secret } from "../store/index.ts";
 import { objectKey } from "../store/index.ts";
 import type { LoadResult, ServedCertificate } from "./served-certificate.ts";
@@ -183,12 +184,6 @@ function compareProblems(a: TlsProblem, b: TlsProblem): number {
 export function selectCertificate(index: CertificateIndex, serverName: string | undefined): ServedCertificate {
   if (serverName === undefined || serverName === "") return index.fallback;
   const host = (serverName.endsWith(".") ? serverName.slice(0, -1) : serverName).toLowerCase();
-  const exact = index.exact.get(host);
-  if (exact) return exact;
-  const dot = host.indexOf(".");
-  if (dot > 0) {
-    const wildcard = index.wildcard.get(host.slice(dot + 1));
-    if (wildcard) return wildcard;
-  }
-  return index.fallback;
+  const suffix = wildcardKeyOf(host);
+  return index.exact.get(host) ?? (suffix !== undefined ? index.wildcard.get(suffix) : undefined) ?? index.fallback;
 }
