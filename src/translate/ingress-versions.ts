@@ -28,6 +28,22 @@ export interface IngressVersions {
 
 const KNOWN_ANNOTATIONS: ReadonlySet<string> = new Set(ANNOTATION_NAMES.map((name) => ANNOTATION_PREFIX + name));
 
+/**
+ * The parse of an annotations object, remembered while that object lives: store
+ * objects are replaced, never mutated, so an unchanged Ingress is parsed once, not
+ * on every rebuild. The result is immutable data, safe to share between tables.
+ */
+const parsedAnnotations = new WeakMap<Readonly<Record<string, string>>, ReturnType<typeof parseIngressAnnotations>>();
+
+function parseAnnotations(annotations: Readonly<Record<string, string>>): ReturnType<typeof parseIngressAnnotations> {
+  let parsed = parsedAnnotations.get(annotations);
+  if (!parsed) {
+    parsed = parseIngressAnnotations(annotations);
+    parsedAnnotations.set(annotations, parsed);
+  }
+  return parsed;
+}
+
 /** Parser warnings are about unknown keys, or known annotations that have no effect as combined. */
 function warningReason(annotation: string): string {
   return KNOWN_ANNOTATIONS.has(annotation) ? "IgnoredAnnotation" : "UnknownAnnotation";
@@ -48,7 +64,7 @@ export function chooseIngressVersions(
 
   for (const current of owned) {
     const key = objectKey(current.meta);
-    const parsed = parseIngressAnnotations(current.meta.annotations);
+    const parsed = parseAnnotations(current.meta.annotations);
     for (const warning of parsed.warnings) {
       diagnostics.push(
         ingressDiagnostic(current.meta, "Warning", warningReason(warning.annotation), formatAnnotationProblem(warning)),
@@ -61,7 +77,7 @@ export function chooseIngressVersions(
     }
 
     const previous = lastAccepted.get(key);
-    const previousParsed = previous && isOurs(previous) ? parseIngressAnnotations(previous.meta.annotations) : undefined;
+    const previousParsed = previous && isOurs(previous) ? parseAnnotations(previous.meta.annotations) : undefined;
     const fallback =
       previous && previousParsed?.ok === true ? { ingress: previous, annotations: previousParsed.value } : undefined;
     const consequence = fallback

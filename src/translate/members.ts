@@ -1,5 +1,6 @@
-// RouteMember construction: copies every value out of the Ingress, the annotation
-// parse and the BackendRef, so the table shares nothing with the snapshot.
+// RouteMember construction: copies every value out of the Ingress and the
+// BackendRef, so the table shares nothing with the snapshot. Policies come from the
+// annotation parse (derived data, never mutated) and are shared as they are.
 import type { BackendPolicy, BackendRef, MatchCondition, RouteGroup, RouteMember } from "../routing/index.ts";
 
 export function copyBackend(backend: BackendRef): BackendRef {
@@ -25,7 +26,7 @@ export function routeMember(
     backend: copyBackend(backend),
     conditions: conditions.map(copyCondition),
     weight,
-    policy: structuredClone(policy),
+    policy,
   };
 }
 

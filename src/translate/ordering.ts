@@ -6,10 +6,20 @@ export function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** Parsed timestamps by text: sorting compares the same few thousand strings many times. */
+const parsedTimes = new Map<string, number>();
+
 /** Milliseconds since the epoch; objects without a readable timestamp sort last. */
 export function creationTime(meta: Pick<ObjectMeta, "creationTimestamp">): number {
-  const time = Date.parse(meta.creationTimestamp);
-  return Number.isNaN(time) ? Number.POSITIVE_INFINITY : time;
+  let time = parsedTimes.get(meta.creationTimestamp);
+  if (time === undefined) {
+    const parsed = Date.parse(meta.creationTimestamp);
+    time = Number.isNaN(parsed) ? Number.POSITIVE_INFINITY : parsed;
+    // Bounded: a cluster has far fewer distinct creation times than this.
+    if (parsedTimes.size >= 100_000) parsedTimes.clear();
+    parsedTimes.set(meta.creationTimestamp, time);
+  }
+  return time;
 }
 
 export function compareNamespacedNames(
