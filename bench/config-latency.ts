@@ -11,7 +11,8 @@ import { endpointSlice, ingress, ingressClass, service } from "../e2e/support/ob
 import { Child, Cleanup, NODE, sleep, waitFor } from "./processes.ts";
 import type { Report } from "./report.ts";
 import { count, fixed, percentile, printTable, ratio } from "./report.ts";
-import { TurnoutRunner, metricSample } from "./turnout-runner.ts";
+import type { SectionContext } from "./section.ts";
+import { DEFAULT_VARIANT, TurnoutRunner, metricSample } from "./turnout-runner.ts";
 
 const SECTION = "config-latency";
 const NAMESPACE = "bench";
@@ -142,7 +143,7 @@ async function measureBurst(k: KubeTestClient, poller: Poller, size: number, cha
   return { requests, failed };
 }
 
-export async function runConfigLatency(quick: boolean, report: Report): Promise<void> {
+export async function runConfigLatency({ quick, report, variants }: SectionContext): Promise<void> {
   const edits = quick ? 10 : 30;
   const burstChanges = quick ? 60 : 200;
   const sizes = [100, 5000];
@@ -164,7 +165,7 @@ export async function runConfigLatency(quick: boolean, report: Report): Promise<
     });
     let loaded = sizes[0] ?? 100;
     await pool(range(0, loaded), 32, (i) => k.create(appIngress(i)));
-    const turnout = await TurnoutRunner.start({ kubeconfig: api.kubeconfigPath, readyTimeoutMs: 60_000 });
+    const turnout = await TurnoutRunner.start({ kubeconfig: api.kubeconfigPath, readyTimeoutMs: 60_000, variant: variants[0] ?? DEFAULT_VARIANT });
     cleanup.add(() => turnout.stop());
     const poller = new Poller(turnout.httpPort);
     cleanup.add(() => poller.close());

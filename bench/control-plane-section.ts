@@ -4,9 +4,10 @@
 // turnout serving one Ingress as the reference.
 import { measureControlPlane } from "./control-plane.ts";
 import { sleep, waitFor } from "./processes.ts";
-import type { Report } from "./report.ts";
 import { count, fixed, printTable, ratio } from "./report.ts";
-import { TurnoutRunner, largeClusterManifests, metricSample, removeFolder, singleRouteManifests, writeManifestFolder } from "./turnout-runner.ts";
+import type { SectionContext } from "./section.ts";
+import type { TurnoutVariant } from "./turnout-runner.ts";
+import { DEFAULT_VARIANT, TurnoutRunner, largeClusterManifests, metricSample, removeFolder, singleRouteManifests, writeManifestFolder } from "./turnout-runner.ts";
 import type { Manifest } from "../e2e/support/objects.ts";
 
 const SECTION = "control-plane";
@@ -23,12 +24,12 @@ interface MemoryRow {
   heapUsedMb: number;
 }
 
-async function memoryOf(label: string, manifests: Manifest[], ingresses: number, endpoints: number, settleMs: number): Promise<MemoryRow> {
+async function memoryOf(variant: TurnoutVariant, label: string, manifests: Manifest[], ingresses: number, endpoints: number, settleMs: number): Promise<MemoryRow> {
   const dir = writeManifestFolder(manifests, 1500);
   const started = performance.now();
   let turnout: TurnoutRunner | undefined;
   try {
-    turnout = await TurnoutRunner.start({ manifests: dir, readyTimeoutMs: 120_000 });
+    turnout = await TurnoutRunner.start({ manifests: dir, readyTimeoutMs: 120_000, variant });
     const running = turnout;
     await waitFor(async () => metricSample(await running.metrics(), "turnout_routes") >= ingresses, 30_000, `${ingresses} Ingresses to be served`);
     const readySeconds = (performance.now() - started) / 1000;
@@ -42,7 +43,8 @@ async function memoryOf(label: string, manifests: Manifest[], ingresses: number,
   }
 }
 
-export async function runControlPlane(quick: boolean, report: Report): Promise<void> {
+export async function runControlPlane({ quick, report, variants }: SectionContext): Promise<void> {
+  const variant = variants[0] ?? DEFAULT_VARIANT;
   console.log("\n== 3. control plane: in-process rebuild / endpoint change / lookup (this process), and RSS of a real turnout process");
   const rows = measureControlPlane([10, 1000, 5000, 10000]);
   const smallest = rows[0];
@@ -57,11 +59,11 @@ export async function runControlPlane(quick: boolean, report: Report): Promise<v
 
   const settleMs = quick ? 1000 : 3000;
   const memory: MemoryRow[] = [];
-  memory.push(await memoryOf("reference: 1 Ingress", singleRouteManifests("one.bench.local", ["127.0.0.21"], 8080), 1, 1, settleMs));
-  memory.push(await memoryOf("large", largeClusterManifests(LARGE_INGRESSES, ENDPOINTS_EACH), LARGE_INGRESSES, LARGE_INGRESSES * ENDPOINTS_EACH, settleMs));
+  memory.push(await memoryOf(variant, "reference: 1 Ingress", singleRouteManifests("one.bench.local", ["127.0.0.21"], 8080), 1, 1, settleMs));
+  memory.push(await memoryOf(variant, "large", largeClusterManifests(LARGE_INGRESSES, ENDPOINTS_EACH), LARGE_INGRESSES, LARGE_INGRESSES * ENDPOINTS_EACH, settleMs));
   const reference = memory[0];
   printTable(
-    `turnout process memory (file mode, RSS ${settleMs / 1000} s after every route is served)`,
+    `${variant.label} process memory (file mode, RSS ${settleMs / 1000} s after every route is served)`,
     ["config", "ingresses", "endpoints", "start to served s", "RSS MB", "peak RSS MB", "JS heap used MB", "RSS vs 1 Ingress"],
     memory.map((m) => [m.label, count(m.ingresses), count(m.endpoints), fixed(m.readySeconds, 1), fixed(m.rssMb, 0), fixed(m.peakMb, 0), fixed(m.heapUsedMb, 0), ratio(m.rssMb, reference?.rssMb)]),
   );

@@ -152,9 +152,22 @@ export function treeCpuSeconds(pid: number): number {
   return childPids(pid).reduce((sum, child) => sum + cpuSeconds(child), cpuSeconds(pid));
 }
 
+/** Resident and peak resident memory of a process and its direct children, in MB (summed). */
+export function treeMemoryMb(pid: number): { rss: number; peak: number } {
+  return childPids(pid).reduce((sum, child) => {
+    const m = memoryMb(child);
+    return { rss: sum.rss + m.rss, peak: sum.peak + m.peak };
+  }, memoryMb(pid));
+}
+
 /** Resident and peak resident memory of a process, in MB (from /proc/<pid>/status). */
 export function memoryMb(pid: number): { rss: number; peak: number } {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  let status = "";
+  try {
+    status = readFileSync(`/proc/${pid}/status`, "utf8");
+  } catch {
+    // the process ended while we looked: it holds no memory
+  }
   const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+([0-9]+) kB`, "m").exec(status)?.[1] ?? 0);
   return { rss: kb("VmRSS") / 1024, peak: kb("VmHWM") / 1024 };
 }

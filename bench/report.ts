@@ -9,9 +9,14 @@ export interface TargetCheck {
   met: boolean | undefined;
 }
 
+/** Above this many cores of CPU used by others during a section, its figures are marked noisy. */
+export const NOISY_OTHERS_CORES = 0.25;
+
 export class Report {
   readonly targets: TargetCheck[] = [];
   readonly skipped: string[] = [];
+  /** Per section: seconds it took and cores' worth of CPU others used meanwhile. */
+  readonly sections = new Map<string, { seconds: number; othersCores: number }>();
 
   check(section: string, target: string, measured: string, met: boolean | undefined): void {
     this.targets.push({ section, target, measured, met });
@@ -22,11 +27,20 @@ export class Report {
     console.log(`\n[${section}] SKIPPED: ${why}`);
   }
 
+  sectionDone(section: string, seconds: number, othersCores: number): void {
+    this.sections.set(section, { seconds, othersCores });
+    console.log(`   [${section}: ${seconds.toFixed(0)} s; others used ${othersCores.toFixed(2)} cores on average meanwhile${othersCores > NOISY_OTHERS_CORES ? ": NOISY" : ""}]`);
+  }
+
   printSummary(): void {
     printTable(
-      "targets",
-      ["section", "target", "measured", "verdict"],
-      this.targets.map((t) => [t.section, t.target, t.measured, t.met === undefined ? "not measured" : t.met ? "met" : "NOT MET"]),
+      `targets (noisy: others used more than ${NOISY_OTHERS_CORES} cores during that section; repeat it on a quieter machine)`,
+      ["section", "target", "measured", "verdict", "others' cores"],
+      this.targets.map((t) => {
+        const load = this.sections.get(t.section);
+        const noisy = load !== undefined && load.othersCores > NOISY_OTHERS_CORES ? " (noisy)" : "";
+        return [t.section, t.target, t.measured, `${t.met === undefined ? "not measured" : t.met ? "met" : "NOT MET"}${noisy}`, fixed(load?.othersCores, 2)];
+      }),
     );
     for (const line of this.skipped) console.log(`skipped ${line}`);
   }

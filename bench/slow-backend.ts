@@ -3,14 +3,15 @@
 // robin, least_conn), driven at a fixed rate by the open-loop client in its own
 // process. Latency counts from each request's scheduled send time.
 import { fileURLToPath } from "node:url";
+import { cpuSnapshot, othersCores } from "./machine-load.ts";
 import { Nginx, reverseProxyConfig } from "./nginx.ts";
 import type { NginxBalance } from "./nginx.ts";
 import type { OpenLoopResult } from "./open-loop-client.ts";
 import { Child, Cleanup, NODE, freePort, httpStatus, waitFor } from "./processes.ts";
-import type { Report } from "./report.ts";
 import { count, fixed, printTable, ratio } from "./report.ts";
-import type { SystemTools } from "./system-tools.ts";
-import { TurnoutRunner, removeFolder, singleRouteManifests, writeManifestFolder } from "./turnout-runner.ts";
+import type { SectionContext } from "./section.ts";
+import { TurnoutRunner, gcTotals, removeFolder, singleRouteManifests, writeManifestFolder } from "./turnout-runner.ts";
+import type { GcTotals, TurnoutVariant } from "./turnout-runner.ts";
 
 const SECTION = "slow-backend";
 const HOST = "slow.bench.local";
@@ -24,6 +25,8 @@ const CLIENT_SCRIPT = fileURLToPath(new URL("./open-loop-client.ts", import.meta
 interface Proxy {
   port: number;
   cpuSeconds: () => number;
+  /** turnout only: its garbage-collection totals so far. */
+  gc?: () => Promise<GcTotals>;
   stop: () => Promise<void>;
 }
 
@@ -38,6 +41,8 @@ interface Run {
   subject: string;
   result: OpenLoopResult;
   proxyCpuPercent: number;
+  gc: GcTotals | undefined;
+  othersCores: number;
 }
 
 function nginxSubject(binary: string, balance: NginxBalance): Subject {
@@ -52,14 +57,14 @@ function nginxSubject(binary: string, balance: NginxBalance): Subject {
   };
 }
 
-function turnoutSubject(policy: string): Subject {
+function turnoutSubject(variant: TurnoutVariant, policy: string): Subject {
   return {
-    name: `turnout ${policy}`,
+    name: `${variant.label} ${policy}`,
     baseline: policy === "round-robin",
     start: async (upstreamPort) => {
       const dir = writeManifestFolder(singleRouteManifests(HOST, UPSTREAM_HOSTS, upstreamPort, { "turnout.dev/load-balance": policy }));
       // The folder stays until turnout stops: turnout watches it, and an emptied folder is an empty cluster.
-      const turnout = await TurnoutRunner.start({ manifests: dir }).catch((error: unknown) => {
+      const turnout = await TurnoutRunner.start({ manifests: dir, variant }).catch((error: unknown) => {
         removeFolder(dir);
         throw error;
       });
@@ -67,7 +72,7 @@ function turnoutSubject(policy: string): Subject {
         await turnout.stop();
         removeFolder(dir);
       };
-      return { port: turnout.httpPort, cpuSeconds: () => turnout.cpuSeconds(), stop };
+      return { port: turnout.httpPort, cpuSeconds: () => turnout.cpuSeconds(), gc: async () => gcTotals(await turnout.metrics()), stop };
     },
   };
 }
@@ -82,14 +87,14 @@ async function openLoop(port: number, rate: number, seconds: number, warmupSecon
   }
 }
 
-export async function runSlowBackend(tools: SystemTools, quick: boolean, report: Report): Promise<void> {
+export async function runSlowBackend({ tools, quick, report, variants }: SectionContext): Promise<void> {
   const seconds = quick ? 5 : 10;
   const warmupSeconds = 1;
   const rates = quick ? [1000] : [1000, 2000];
   console.log(`\n== 2. smart routing under a slow backend: 3 Node upstreams, ${SLOW_HOST} answers ${SLOW_MS} ms late; open loop at ${rates.join(" and ")} req/s,`);
   console.log(`   ${seconds} s measured after a ${warmupSeconds} s warm-up; latency from the scheduled send time. 2 cores shared by client, proxy and upstreams.`);
   console.log(`   "all fast" rows: the same proxy at ${BASELINE_RATE} req/s with no slow upstream, its own latency floor.`);
-  const subjects: Subject[] = [turnoutSubject("ewma"), turnoutSubject("least-request"), turnoutSubject("round-robin")];
+  const subjects: Subject[] = variants.flatMap((v) => ["ewma", "least-request", "round-robin"].map((policy) => turnoutSubject(v, policy)));
   if (tools.nginx !== undefined) subjects.push(nginxSubject(tools.nginx, "round-robin"), nginxSubject(tools.nginx, "least_conn"));
   else console.log(`   nginx rows skipped: ${tools.problem ?? "nginx missing"}; ratios cannot be computed.`);
 
@@ -104,8 +109,14 @@ export async function runSlowBackend(tools: SystemTools, quick: boolean, report:
       const proxy = await subject.start(upstreamPort);
       const measure = async (label: string, rate: number): Promise<void> => {
         const before = proxy.cpuSeconds();
+        const gcBefore = await proxy.gc?.();
+        const machineBefore = cpuSnapshot();
         const result = await openLoop(proxy.port, rate, seconds, warmupSeconds);
-        runs.push({ subject: label, result, proxyCpuPercent: ((proxy.cpuSeconds() - before) / (seconds + warmupSeconds)) * 100 });
+        const others = othersCores(machineBefore, cpuSnapshot());
+        const cpuPercent = ((proxy.cpuSeconds() - before) / (seconds + warmupSeconds)) * 100;
+        const gcAfter = await proxy.gc?.();
+        const gc = gcBefore && gcAfter ? { seconds: gcAfter.seconds - gcBefore.seconds, over10ms: gcAfter.over10ms - gcBefore.over10ms } : undefined;
+        runs.push({ subject: label, result, proxyCpuPercent: cpuPercent, gc, othersCores: others });
       };
       try {
         await waitFor(async () => (await httpStatus(proxy.port, "/", "127.0.0.1", { host: HOST })) === 200, 10_000, `${subject.name} to forward`);
@@ -126,19 +137,21 @@ export async function runSlowBackend(tools: SystemTools, quick: boolean, report:
   const reference = (rate: number): OpenLoopResult | undefined => runs.find((r) => r.subject === "nginx round-robin" && r.result.rate === rate)?.result;
   printTable(
     "slow backend (ratios against nginx round-robin at the same rate)",
-    ["proxy", "req/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "slow share", "failed", "proxy CPU %", "client lag p99 ms", "p50 vs nginx rr", "p99 vs nginx rr", "p99.9 vs nginx rr"],
-    runs.map(({ subject, result: r, proxyCpuPercent }) => {
+    ["proxy", "req/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "slow share", "failed", "others' cores", "proxy CPU %", "GC ms/s", "GC pauses >10ms", "client lag p99 ms", "p50 vs nginx rr", "p99 vs nginx rr", "p99.9 vs nginx rr"],
+    runs.map(({ subject, result: r, proxyCpuPercent, gc, othersCores: others }) => {
       const ref = reference(r.rate);
       return [
-        subject, count(r.rate), fixed(r.p50Ms, 2), fixed(r.p99Ms, 2), fixed(r.p999Ms, 2), fixed(r.maxMs, 1), `${fixed(slowShare(r) * 100, 2)}%`, count(r.failed),
-        `${fixed(proxyCpuPercent, 0)}%`, fixed(r.sendLagP99Ms, 2), ratio(r.p50Ms, ref?.p50Ms), ratio(r.p99Ms, ref?.p99Ms), ratio(r.p999Ms, ref?.p999Ms),
+        subject, count(r.rate), fixed(r.p50Ms, 2), fixed(r.p99Ms, 2), fixed(r.p999Ms, 2), fixed(r.maxMs, 1), `${fixed(slowShare(r) * 100, 2)}%`, count(r.failed), fixed(others, 2),
+        `${fixed(proxyCpuPercent, 0)}%`, gc ? fixed((gc.seconds * 1000) / (seconds + warmupSeconds), 1) : "-", gc ? count(gc.over10ms) : "-", fixed(r.sendLagP99Ms, 2), ratio(r.p50Ms, ref?.p50Ms), ratio(r.p99Ms, ref?.p99Ms), ratio(r.p999Ms, ref?.p999Ms),
       ];
     }),
   );
 
-  const ewma = runs.find((r) => r.subject === "turnout ewma" && r.result.rate === 1000)?.result;
   const rr = reference(1000);
-  const p99Ratio = ewma && rr ? ewma.p99Ms / rr.p99Ms : undefined;
-  report.check(SECTION, "ewma p99 <= 0.2x nginx round robin at 1,000 req/s", p99Ratio === undefined ? "n/a" : `${fixed(p99Ratio, 2)}x (${fixed(ewma?.p99Ms, 1)} vs ${fixed(rr?.p99Ms, 1)} ms)`, p99Ratio === undefined ? undefined : p99Ratio <= 0.2);
-  report.check(SECTION, "ewma share to the slow upstream < 1% at 1,000 req/s", ewma ? `${fixed(slowShare(ewma) * 100, 2)}%` : "n/a", ewma ? slowShare(ewma) < 0.01 : undefined);
+  for (const { label } of variants) {
+    const ewma = runs.find((r) => r.subject === `${label} ewma` && r.result.rate === 1000)?.result;
+    const p99Ratio = ewma && rr ? ewma.p99Ms / rr.p99Ms : undefined;
+    report.check(SECTION, `${label} ewma p99 <= 0.2x nginx round robin at 1,000 req/s`, p99Ratio === undefined ? "n/a" : `${fixed(p99Ratio, 2)}x (${fixed(ewma?.p99Ms, 1)} vs ${fixed(rr?.p99Ms, 1)} ms)`, p99Ratio === undefined ? undefined : p99Ratio <= 0.2);
+    report.check(SECTION, `${label} ewma share to the slow upstream < 1% at 1,000 req/s`, ewma ? `${fixed(slowShare(ewma) * 100, 2)}%` : "n/a", ewma ? slowShare(ewma) < 0.01 : undefined);
+  }
 }

@@ -4,12 +4,13 @@
 // requests per CPU-second the proxy process itself used (from /proc), which
 // corrects for the proxy getting less than a whole core on a shared machine.
 import { fileURLToPath } from "node:url";
+import { cpuSnapshot, othersCores } from "./machine-load.ts";
 import { Nginx, reverseProxyConfig, staticUpstreamConfig } from "./nginx.ts";
 import { Child, Cleanup, NODE, freePort, httpStatus, waitFor } from "./processes.ts";
-import type { Report } from "./report.ts";
 import { count, fixed, printTable, ratio } from "./report.ts";
-import type { SystemTools } from "./system-tools.ts";
-import { TurnoutRunner, removeFolder, singleRouteManifests, writeManifestFolder } from "./turnout-runner.ts";
+import type { SectionContext } from "./section.ts";
+import { TurnoutRunner, gcTotals, removeFolder, singleRouteManifests, writeManifestFolder } from "./turnout-runner.ts";
+import type { GcTotals, TurnoutVariant } from "./turnout-runner.ts";
 import { runWrk } from "./wrk.ts";
 import type { WrkResult } from "./wrk.ts";
 
@@ -17,11 +18,15 @@ const SECTION = "throughput";
 const HOST = "bench.local";
 const UPSTREAM_HOSTS = ["127.0.0.21", "127.0.0.22"];
 const BARE_PROXY = fileURLToPath(new URL("./bare-proxy.ts", import.meta.url));
+const NGINX_NAME = "nginx (1 worker)";
+const BARE_NAME = "bare Node pipe";
 
 interface Subject {
   name: string;
   port: number;
   cpuSeconds: () => number;
+  /** turnout only: its garbage-collection totals so far. */
+  gc?: () => Promise<GcTotals>;
 }
 
 interface Measurement {
@@ -30,6 +35,8 @@ interface Measurement {
   wrk: WrkResult;
   cpuSeconds: number;
   seconds: number;
+  gcSeconds: number | undefined;
+  othersCores: number;
 }
 
 /** Requests per CPU-second of the proxy: throughput of one fully used core. */
@@ -38,40 +45,47 @@ const perCore = (m: Measurement | undefined): number | undefined => (m && m.cpuS
 async function measure(wrk: string, subject: Subject, connections: number, seconds: number, warmupSeconds: number): Promise<Measurement> {
   const url = `http://127.0.0.1:${subject.port}/`;
   await runWrk(wrk, { url, connections, seconds: warmupSeconds, headers: { Host: HOST } });
+  const gcBefore = await subject.gc?.();
+  const machineBefore = cpuSnapshot();
   const before = subject.cpuSeconds();
   const result = await runWrk(wrk, { url, connections, seconds, headers: { Host: HOST } });
-  return { subject: subject.name, connections, wrk: result, cpuSeconds: subject.cpuSeconds() - before, seconds };
+  const cpuSeconds = subject.cpuSeconds() - before;
+  const others = othersCores(machineBefore, cpuSnapshot());
+  const gcAfter = await subject.gc?.();
+  const gcSeconds = gcBefore && gcAfter ? gcAfter.seconds - gcBefore.seconds : undefined;
+  return { subject: subject.name, connections, wrk: result, cpuSeconds, seconds, gcSeconds, othersCores: others };
 }
 
-async function startSubjects(tools: { nginx: string }, cleanup: Cleanup): Promise<Subject[]> {
+async function startSubjects(nginxBinary: string, variants: readonly TurnoutVariant[], cleanup: Cleanup): Promise<Subject[]> {
   const upstreamPort = await freePort(UPSTREAM_HOSTS[0]);
   const targets = UPSTREAM_HOSTS.map((h) => `${h}:${upstreamPort}`);
-  const upstream = await Nginx.start(tools.nginx, "upstream", staticUpstreamConfig(UPSTREAM_HOSTS, upstreamPort), UPSTREAM_HOSTS[0] ?? "", upstreamPort);
+  const upstream = await Nginx.start(nginxBinary, "upstream", staticUpstreamConfig(UPSTREAM_HOSTS, upstreamPort), UPSTREAM_HOSTS[0] ?? "", upstreamPort);
   cleanup.add(() => upstream.stop());
 
   const nginxPort = await freePort();
-  const nginx = await Nginx.start(tools.nginx, "proxy", reverseProxyConfig(nginxPort, targets, "round-robin"), "127.0.0.1", nginxPort);
+  const nginx = await Nginx.start(nginxBinary, "proxy", reverseProxyConfig(nginxPort, targets, "round-robin"), "127.0.0.1", nginxPort);
   cleanup.add(() => nginx.stop());
 
-  const bare = new Child("bare Node pipe", NODE, [BARE_PROXY, "0", ...targets]);
+  const bare = new Child(BARE_NAME, NODE, [BARE_PROXY, "0", ...targets]);
   cleanup.add(() => bare.stop());
   const barePort = Number((await bare.firstJsonLine(10_000) as { port: number }).port);
 
   const manifests = writeManifestFolder(singleRouteManifests(HOST, UPSTREAM_HOSTS, upstreamPort));
   cleanup.add(() => removeFolder(manifests));
-  const turnout = await TurnoutRunner.start({ manifests });
-  cleanup.add(() => turnout.stop());
-
   const subjects: Subject[] = [
-    { name: "nginx (1 worker)", port: nginxPort, cpuSeconds: () => nginx.cpuSeconds() },
-    { name: "bare Node pipe", port: barePort, cpuSeconds: () => bare.cpuSeconds() },
-    { name: "turnout", port: turnout.httpPort, cpuSeconds: () => turnout.cpuSeconds() },
+    { name: NGINX_NAME, port: nginxPort, cpuSeconds: () => nginx.cpuSeconds() },
+    { name: BARE_NAME, port: barePort, cpuSeconds: () => bare.cpuSeconds() },
   ];
+  for (const variant of variants) {
+    const turnout = await TurnoutRunner.start({ manifests, variant });
+    cleanup.add(() => turnout.stop());
+    subjects.push({ name: variant.label, port: turnout.httpPort, cpuSeconds: () => turnout.cpuSeconds(), gc: async () => gcTotals(await turnout.metrics()) });
+  }
   for (const s of subjects) await waitFor(async () => (await httpStatus(s.port, "/", "127.0.0.1", { host: HOST })) === 200, 10_000, `${s.name} to forward`);
   return subjects;
 }
 
-export async function runThroughput(tools: SystemTools, quick: boolean, report: Report): Promise<void> {
+export async function runThroughput({ tools, quick, report, variants }: SectionContext): Promise<void> {
   if (tools.nginx === undefined || tools.wrk === undefined) return report.skip(SECTION, `needs nginx and wrk: ${tools.problem ?? "missing"}`);
   const seconds = quick ? 3 : 8;
   const warmupSeconds = 1;
@@ -81,7 +95,7 @@ export async function runThroughput(tools: SystemTools, quick: boolean, report: 
   const cleanup = new Cleanup();
   const results: Measurement[] = [];
   try {
-    const subjects = await startSubjects({ nginx: tools.nginx }, cleanup);
+    const subjects = await startSubjects(tools.nginx, variants, cleanup);
     for (const connections of connectionCounts) {
       for (const subject of subjects) results.push(await measure(tools.wrk, subject, connections, seconds, warmupSeconds));
     }
@@ -89,25 +103,27 @@ export async function runThroughput(tools: SystemTools, quick: boolean, report: 
     await cleanup.run();
   }
 
-  const find = (subject: string, connections: number): Measurement | undefined => results.find((m) => m.subject.startsWith(subject) && m.connections === connections);
+  const find = (subject: string, connections: number): Measurement | undefined => results.find((m) => m.subject === subject && m.connections === connections);
   printTable(
     "throughput (per core = requests per CPU-second of the proxy process)",
-    ["proxy", "conns", "req/s", "p50 ms", "p99 ms", "errors", "proxy CPU %", "CPU us/req", "per core req/s", "req/s vs nginx", "per core vs nginx", "per core vs bare"],
+    ["proxy", "conns", "req/s", "p50 ms", "p99 ms", "errors", "others' cores", "proxy CPU %", "GC share of CPU", "CPU us/req", "per core req/s", "req/s vs nginx", "per core vs nginx", "per core vs bare"],
     results.map((m) => {
-      const nginx = find("nginx", m.connections);
-      const bare = find("bare", m.connections);
+      const nginx = find(NGINX_NAME, m.connections);
+      const bare = find(BARE_NAME, m.connections);
       return [
-        m.subject, String(m.connections), count(m.wrk.requestsPerSecond), fixed(m.wrk.p50Ms, 2), fixed(m.wrk.p99Ms, 2), count(m.wrk.errors),
-        `${fixed((m.cpuSeconds / m.seconds) * 100, 0)}%`, fixed((m.cpuSeconds / m.wrk.requests) * 1e6, 1), count(perCore(m)),
+        m.subject, String(m.connections), count(m.wrk.requestsPerSecond), fixed(m.wrk.p50Ms, 2), fixed(m.wrk.p99Ms, 2), count(m.wrk.errors), fixed(m.othersCores, 2),
+        `${fixed((m.cpuSeconds / m.seconds) * 100, 0)}%`, m.gcSeconds === undefined ? "-" : `${fixed((m.gcSeconds / m.cpuSeconds) * 100, 0)}%`, fixed((m.cpuSeconds / m.wrk.requests) * 1e6, 1), count(perCore(m)),
         ratio(m.wrk.requestsPerSecond, nginx?.wrk.requestsPerSecond), ratio(perCore(m), perCore(nginx)), ratio(perCore(m), perCore(bare)),
       ];
     }),
   );
 
-  const ratios = (against: string): number[] => connectionCounts.map((c) => (perCore(find("turnout", c)) ?? 0) / (perCore(find(against, c)) ?? Number.NaN));
   const describe = (values: number[]): string => values.map((v, i) => `${fixed(v, 2)}x @${connectionCounts[i]} conns`).join(", ");
-  const vsNginx = ratios("nginx");
-  const vsBare = ratios("bare");
-  report.check(SECTION, "turnout per-core throughput >= 0.30x nginx (1 worker)", describe(vsNginx), vsNginx.every((v) => v >= 0.3));
-  report.check(SECTION, "turnout per-core throughput >= 1.0x bare Node pipe", describe(vsBare), vsBare.every((v) => v >= 1.0));
+  for (const { label } of variants) {
+    const ratios = (against: string): number[] => connectionCounts.map((c) => (perCore(find(label, c)) ?? Number.NaN) / (perCore(find(against, c)) ?? Number.NaN));
+    const vsNginx = ratios(NGINX_NAME);
+    const vsBare = ratios(BARE_NAME);
+    report.check(SECTION, `${label} per-core throughput >= 0.30x nginx (1 worker)`, describe(vsNginx), vsNginx.every((v) => v >= 0.3));
+    report.check(SECTION, `${label} per-core throughput >= 1.0x bare Node pipe`, describe(vsBare), vsBare.every((v) => v >= 1.0));
+  }
 }

@@ -1,20 +1,39 @@
 // The real turnout process under benchmark (node cmd/turnout.ts), in file mode on
 // a generated manifest folder or in cluster mode on a kubeconfig: free loopback
-// ports, --log-level warn, ready when /readyz answers 200.
+// ports, --log-level warn, one process (--workers 1 where turnout has that flag),
+// ready when /readyz answers 200. A variant adds environment variables.
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Manifest } from "../e2e/support/objects.ts";
 import { endpointSlice, ingress, ingressClass, service } from "../e2e/support/objects.ts";
-import { Child, NODE, cpuSeconds, freePort, httpStatus, memoryMb, waitFor } from "./processes.ts";
+import { Child, NODE, freePort, httpStatus, treeCpuSeconds, treeMemoryMb, waitFor } from "./processes.ts";
 
 const ENTRY = fileURLToPath(new URL("../cmd/turnout.ts", import.meta.url));
+
+/** A turnout configuration to measure: a label for the tables and the environment it adds. */
+export interface TurnoutVariant {
+  label: string;
+  env: Record<string, string>;
+}
+
+export const DEFAULT_VARIANT: TurnoutVariant = { label: "turnout", env: {} };
 
 export interface TurnoutStart {
   manifests?: string;
   kubeconfig?: string;
   readyTimeoutMs?: number;
+  variant?: TurnoutVariant;
+}
+
+let helpText: string | undefined;
+
+/** Whether this checkout's turnout has `flag` (its --help names it). */
+function hasFlag(flag: string): boolean {
+  helpText ??= spawnSync(NODE, ["--disable-warning=DEP0060", ENTRY, "--help"], { encoding: "utf8", env: { ...process.env, KUBERNETES_SERVICE_HOST: "" } }).stdout ?? "";
+  return helpText.includes(flag);
 }
 
 export class TurnoutRunner {
@@ -31,12 +50,15 @@ export class TurnoutRunner {
   static async start(options: TurnoutStart): Promise<TurnoutRunner> {
     const [httpPort, httpsPort, adminPort] = [await freePort(), await freePort(), await freePort()];
     const source = options.kubeconfig !== undefined ? ["--kubeconfig", options.kubeconfig] : ["--manifests", options.manifests ?? "examples/manifests"];
+    const variant = options.variant ?? DEFAULT_VARIANT;
+    // One process, as nginx runs one worker, unless the variant chooses the worker count itself.
+    const workers = hasFlag("--workers") && variant.env.TURNOUT_WORKERS === undefined ? ["--workers", "1"] : [];
     const args = [
       "--disable-warning=DEP0060", ENTRY, ...source,
       "--http-port", String(httpPort), "--https-port", String(httpsPort), "--admin-port", String(adminPort),
-      "--bind-address", "127.0.0.1", "--log-level", "warn", "--shutdown-delay", "0s", "--shutdown-grace", "1s",
+      "--bind-address", "127.0.0.1", "--log-level", "warn", "--shutdown-delay", "0s", "--shutdown-grace", "1s", ...workers,
     ];
-    const child = new Child("turnout", NODE, args, { ...process.env, KUBERNETES_SERVICE_HOST: "" });
+    const child = new Child(variant.label, NODE, args, { ...process.env, KUBERNETES_SERVICE_HOST: "", ...variant.env });
     const turnout = new TurnoutRunner(child, httpPort, adminPort);
     try {
       await waitFor(async () => {
@@ -54,12 +76,14 @@ export class TurnoutRunner {
     return this.#child.pid;
   }
 
+  /** CPU seconds of turnout and any worker processes it started. */
   cpuSeconds(): number {
-    return cpuSeconds(this.#child.pid);
+    return treeCpuSeconds(this.#child.pid);
   }
 
+  /** Memory of turnout and any worker processes it started. */
   memoryMb(): { rss: number; peak: number } {
-    return memoryMb(this.#child.pid);
+    return treeMemoryMb(this.#child.pid);
   }
 
   /** The Prometheus text of /metrics. */
@@ -76,6 +100,21 @@ export class TurnoutRunner {
 /** An unlabelled sample from Prometheus text, 0 when absent. */
 export function metricSample(metrics: string, name: string): number {
   return Number(new RegExp(`^${name} ([0-9.e+-]+)$`, "m").exec(metrics)?.[1] ?? 0);
+}
+
+export interface GcTotals {
+  /** Seconds spent in garbage collection since the start. */
+  seconds: number;
+  /** Collections that paused longer than 10 ms. */
+  over10ms: number;
+}
+
+/** Garbage-collection totals from prom-client's nodejs_gc_duration_seconds histogram, all kinds. */
+export function gcTotals(metrics: string): GcTotals {
+  const sum = (pattern: RegExp): number => [...metrics.matchAll(pattern)].reduce((total, m) => total + Number(m[1]), 0);
+  const count = sum(/^nodejs_gc_duration_seconds_count\{[^}]*\} ([0-9.e+-]+)$/gm);
+  const within10ms = sum(/^nodejs_gc_duration_seconds_bucket\{le="0\.01",[^}]*\} ([0-9.e+-]+)$/gm);
+  return { seconds: sum(/^nodejs_gc_duration_seconds_sum\{[^}]*\} ([0-9.e+-]+)$/gm), over10ms: count - within10ms };
 }
 
 /** Writes `manifests` as multi-document YAML files (JSON documents, `---` apart), `perFile` per file. */
