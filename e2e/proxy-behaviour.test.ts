@@ -1,10 +1,14 @@
 // The forwarding path end to end (file mode, real sockets): error mapping,
-// malformed requests, hop-by-hop headers, WebSocket upgrades, retries and
-// timeouts, and graceful shutdown under load.
+// malformed requests, hop-by-hop headers, streaming bodies both ways, responses
+// without body, WebSocket upgrades, retries (5xx, the keep-alive race) and
+// timeouts, and graceful shutdown under load. TURNOUT_PROXY_ENGINE picks the engine.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { connect } from "node:net";
+import http from "node:http";
+import { connect, createServer } from "node:net";
+import type { Server, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { dump } from "js-yaml";
@@ -18,12 +22,17 @@ import type { Manifest } from "./support/objects.ts";
 let folder: string;
 let fleet: EchoUpstream[];
 let turnout: TurnoutProcess;
+let special: SpecialUpstreams;
 
 const IPS = ["127.0.0.11", "127.0.0.12", "127.0.0.13"];
 // Nothing listens on these addresses: connections are refused.
 const DEAD_IP = "127.0.0.19";
 const DEAD_IP_2 = "127.0.0.18";
 const DEAD_IP_3 = "127.0.0.17";
+// Upstreams for streaming, status and retry cases, and two that drop a reused connection.
+const SPECIAL_IPS = ["127.0.0.14", "127.0.0.15"];
+const RACY_FIN_IP = "127.0.0.16";
+const RACY_RST_IP = "127.0.0.10";
 
 function yaml(...docs: Manifest[]): string {
   return docs.map((d) => dump(d)).join("---\n");
@@ -41,10 +50,145 @@ function rawExchange(port: number, bytes: string): Promise<string> {
   });
 }
 
+/** Resolves when `release()` is called; lets a test hold an upstream mid-body. */
+function gate(): { wait: Promise<void>; release: () => void } {
+  let release = (): void => undefined;
+  const wait = new Promise<void>((resolve) => (release = resolve));
+  return { wait, release };
+}
+
+interface SpecialUpstreams {
+  /** Resolved by a test to let /stream finish its body. */
+  streamGate: { wait: Promise<void>; release: () => void };
+  /** Called with the first request body chunk /count receives. */
+  onFirstUploadChunk: () => void;
+  /** Reused connections the racy upstreams dropped without answering. */
+  racyDrops: number;
+  close(): Promise<void>;
+}
+
+/**
+ * http upstreams on SPECIAL_IPS (the first answers /flaky with 503, the second with 200),
+ * and raw TCP upstreams that answer the first request on a connection and drop the
+ * connection on the second (FIN or RST), as an upstream closing an idle keep-alive
+ * connection just as it is reused does.
+ */
+async function startSpecialUpstreams(port: number): Promise<SpecialUpstreams> {
+  const state: SpecialUpstreams = { streamGate: gate(), onFirstUploadChunk: () => undefined, racyDrops: 0, close: () => Promise.resolve() };
+  const handler = (name: string) => (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    const url = req.url ?? "/";
+    if (url === "/stream") {
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.write("first-chunk\n");
+      void state.streamGate.wait.then(() => res.end("last-chunk\n"));
+    } else if (url.startsWith("/bytes/")) {
+      const total = Number(url.slice(7));
+      res.writeHead(200, req.method === "HEAD" ? { "content-length": total } : { "content-type": "application/octet-stream" });
+      if (req.method === "HEAD") return void res.end();
+      const chunk = Buffer.alloc(64 * 1024, 0x61);
+      let sent = 0;
+      const pump = (): void => {
+        while (sent < total) {
+          const piece = chunk.subarray(0, Math.min(chunk.length, total - sent));
+          sent += piece.length;
+          if (!res.write(piece)) return void res.once("drain", pump);
+        }
+        res.end();
+      };
+      pump();
+    } else if (url === "/count") {
+      const hash = createHash("sha256");
+      let bytes = 0;
+      req.once("data", () => state.onFirstUploadChunk());
+      req.on("data", (chunk: Buffer) => {
+        bytes += chunk.length;
+        hash.update(chunk);
+      });
+      req.on("end", () => res.end(JSON.stringify({ bytes, sha256: hash.digest("hex"), chunked: req.headers["transfer-encoding"] === "chunked" })));
+    } else if (url === "/status/204") {
+      res.writeHead(204, { "x-upstream": name }).end();
+    } else if (url === "/status/304") {
+      res.writeHead(304, { etag: '"v1"' }).end();
+    } else if (url === "/flaky") {
+      const failing = name === "s1";
+      res.writeHead(failing ? 503 : 200, { "content-type": "text/plain" }).end(failing ? "s1 failed" : "s2 ok");
+    } else {
+      res.writeHead(404).end();
+    }
+  };
+  const listening = (server: Server, host: string): Promise<void> =>
+    new Promise((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, host, () => resolve());
+    });
+  const servers: Server[] = [];
+  for (const [i, ip] of SPECIAL_IPS.entries()) {
+    const server = http.createServer(handler(`s${i + 1}`));
+    servers.push(server);
+    await listening(server, ip);
+  }
+  const sockets = new Set<Socket>();
+  for (const [ip, drop] of [[RACY_FIN_IP, "fin"], [RACY_RST_IP, "rst"]] as const) {
+    const server = createServer((socket) => {
+      sockets.add(socket);
+      socket.on("close", () => sockets.delete(socket));
+      let answered = 0;
+      let pending = "";
+      socket.on("data", (data: Buffer) => {
+        pending += data.toString("latin1");
+        while (pending.includes("\r\n\r\n")) {
+          pending = pending.slice(pending.indexOf("\r\n\r\n") + 4);
+          if (answered++ === 0) {
+            socket.write("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 5\r\n\r\nracy\n");
+          } else {
+            state.racyDrops++;
+            if (drop === "rst") socket.resetAndDestroy();
+            else socket.destroy();
+            return;
+          }
+        }
+      });
+    });
+    servers.push(server);
+    await listening(server, ip);
+  }
+  state.close = async () => {
+    for (const socket of sockets) socket.destroy();
+    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  };
+  return state;
+}
+
+/** A request through turnout with full control over the body stream; resolves with status, headers and body. */
+function streamRequest(
+  options: { host: string; path: string; method?: string; headers?: Record<string, string> },
+  send: (req: http.ClientRequest) => void,
+  onData?: (chunk: Buffer, res: http.IncomingMessage) => void,
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: "127.0.0.1", port: turnout.httpPort, path: options.path, method: options.method ?? "GET", headers: { host: options.host, ...options.headers }, agent: false, timeout: 10_000 },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => {
+          chunks.push(chunk);
+          onData?.(chunk, res);
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on("error", reject);
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error("request timed out")));
+    req.on("error", reject);
+    send(req);
+  });
+}
+
 before(async () => {
   folder = await mkdtemp(join(tmpdir(), "turnout-proxy-"));
   fleet = await startEchoFleet(["p1", "p2", "p3"], IPS);
   const port = fleet[0]!.port;
+  special = await startSpecialUpstreams(port);
   const paths = [
     { path: "/", service: "pool", port: 80 },
     { path: "/slow", service: "slow", port: 80 },
@@ -56,7 +200,17 @@ before(async () => {
     join(folder, "all.yaml"),
     yaml(
       ingressClass("turnout", true),
-      ...["pool", "slow", "dead", "empty", "mixed", "mixed-no-retry", "mixed-ejection"].map((s) => service(s)),
+      ...["pool", "slow", "dead", "empty", "mixed", "mixed-no-retry", "mixed-ejection", "special", "special-pair", "racy-fin", "racy-rst"].map((s) => service(s)),
+      endpointSlice("special-1", "special", port, [{ ip: SPECIAL_IPS[0]! }]),
+      endpointSlice("special-pair-1", "special-pair", port, SPECIAL_IPS.map((ip) => ({ ip }))),
+      endpointSlice("racy-fin-1", "racy-fin", port, [{ ip: RACY_FIN_IP }, { ip: IPS[0]! }]),
+      endpointSlice("racy-rst-1", "racy-rst", port, [{ ip: RACY_RST_IP }, { ip: IPS[0]! }]),
+      ingress({ name: "special", host: "special.test", paths: [{ path: "/", service: "special", port: 80 }] }),
+      ingress({ name: "send-timeout", host: "send-timeout.test", annotations: { "turnout.dev/send-timeout": "300ms" }, paths: [{ path: "/", service: "special", port: 80 }] }),
+      ingress({ name: "retry-5xx", host: "retry-5xx.test", annotations: { "turnout.dev/retry-on": "5xx" }, paths: [{ path: "/", service: "special-pair", port: 80 }] }),
+      ingress({ name: "no-retry-5xx", host: "no-retry-5xx.test", paths: [{ path: "/", service: "special-pair", port: 80 }] }),
+      ingress({ name: "racy-fin", host: "racy-fin.test", annotations: { "turnout.dev/max-fails": "1000" }, paths: [{ path: "/", service: "racy-fin", port: 80 }] }),
+      ingress({ name: "racy-rst", host: "racy-rst.test", annotations: { "turnout.dev/max-fails": "1000" }, paths: [{ path: "/", service: "racy-rst", port: 80 }] }),
       endpointSlice("pool-1", "pool", port, IPS.map((ip) => ({ ip }))),
       endpointSlice("slow-1", "slow", port, [{ ip: IPS[2]! }]),
       endpointSlice("dead-1", "dead", port, [{ ip: DEAD_IP }]),
@@ -76,6 +230,7 @@ before(async () => {
 after(async () => {
   await turnout?.stop();
   await Promise.all((fleet ?? []).map((u) => u.close()));
+  await special?.close();
   await rm(folder, { recursive: true, force: true });
 });
 
@@ -151,6 +306,92 @@ describe("HTTP hygiene", () => {
     ws.close();
     assert.match(reply, /^p[123]:hello$/);
   });
+
+  test("an upgrade the upstream declines gets the upstream's answer", async () => {
+    const answer = await rawExchange(turnout.httpPort, "GET /chat HTTP/1.1\r\nHost: proxy.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n");
+    assert.match(answer, /^HTTP\/1\.1 400 /, "ws rejects an upgrade without Sec-WebSocket-Key");
+  });
+
+  test("an upgrade to an unreachable endpoint gets 502 TURNOUT_ERR_UPSTREAM_CONNECT", async () => {
+    const answer = await rawExchange(turnout.httpPort, "GET /dead HTTP/1.1\r\nHost: proxy.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+    assert.match(answer, /^HTTP\/1\.1 502 /);
+    assert.match(answer, /x-turnout-error: TURNOUT_ERR_UPSTREAM_CONNECT/);
+  });
+});
+
+describe("bodies", () => {
+  test("a response body is streamed: the client has the first bytes while the upstream is still sending", async () => {
+    special.streamGate = gate();
+    const res = await streamRequest({ host: "special.test", path: "/stream" }, (req) => req.end(), (chunk) => {
+      if (chunk.toString().includes("first-chunk")) special.streamGate.release();
+    });
+    assert.equal(res.status, 200);
+    assert.equal(res.body.toString(), "first-chunk\nlast-chunk\n");
+  });
+
+  test("a chunked upload is streamed: the upstream has the first chunk before the client sends the rest", async () => {
+    const firstChunkArrived = gate();
+    special.onFirstUploadChunk = firstChunkArrived.release;
+    const res = await streamRequest({ host: "special.test", path: "/count", method: "POST", headers: { "content-type": "text/plain" } }, (req) => {
+      req.write("a".repeat(1000));
+      void firstChunkArrived.wait.then(() => req.end("b".repeat(1000)));
+    });
+    const counted = JSON.parse(res.body.toString()) as { bytes: number; chunked: boolean };
+    assert.equal(res.status, 200);
+    assert.equal(counted.bytes, 2000);
+    assert.equal(counted.chunked, true, "a body of unknown length goes upstream chunked");
+  });
+
+  test("large bodies pass both ways intact (8 MB up with Content-Length, 24 MB down chunked)", async () => {
+    const upload = Buffer.alloc(8 * 1024 * 1024);
+    for (let i = 0; i < upload.length; i++) upload[i] = (i * 7) & 0xff;
+    const up = await streamRequest({ host: "special.test", path: "/count", method: "POST", headers: { "content-length": String(upload.length) } }, (req) => req.end(upload));
+    assert.deepEqual(JSON.parse(up.body.toString()), { bytes: upload.length, sha256: createHash("sha256").update(upload).digest("hex"), chunked: false });
+    const down = await streamRequest({ host: "special.test", path: `/bytes/${24 * 1024 * 1024}` }, (req) => req.end());
+    assert.equal(down.status, 200);
+    assert.equal(down.body.length, 24 * 1024 * 1024);
+    assert.ok(down.body.every((byte) => byte === 0x61));
+  });
+
+  test("HEAD, 204 and 304 answers carry no body; their headers pass", async () => {
+    const head = await streamRequest({ host: "special.test", path: "/bytes/1000", method: "HEAD" }, (req) => req.end());
+    assert.equal(head.status, 200);
+    assert.equal(head.headers["content-length"], "1000");
+    assert.equal(head.body.length, 0);
+    const noContent = await streamRequest({ host: "special.test", path: "/status/204" }, (req) => req.end());
+    assert.deepEqual([noContent.status, noContent.body.length, noContent.headers["x-upstream"]], [204, 0, "s1"]);
+    const notModified = await streamRequest({ host: "special.test", path: "/status/304", headers: { "if-none-match": '"v1"' } }, (req) => req.end());
+    assert.deepEqual([notModified.status, notModified.body.length, notModified.headers.etag], [304, 0, '"v1"']);
+  });
+
+  test("a client that stops sending its body within send-timeout gets 504", async () => {
+    const res = await streamRequest({ host: "send-timeout.test", path: "/count", method: "POST", headers: { "content-length": "100" } }, (req) => req.write("only part"));
+    assert.equal(res.status, 504);
+    assert.equal(res.headers["x-turnout-error"], "TURNOUT_ERR_UPSTREAM_TIMEOUT");
+  });
+});
+
+describe("retries", () => {
+  test("with retry-on 5xx a 503 is discarded and the request answered by another endpoint; without, the 503 passes", async () => {
+    for (let i = 0; i < 6; i++) {
+      const res = await turnout.request("retry-5xx.test", "/flaky");
+      assert.deepEqual([res.status, res.body], [200, "s2 ok"]);
+    }
+    const statuses = new Set<number>();
+    for (let i = 0; i < 6; i++) statuses.add((await turnout.request("no-retry-5xx.test", "/flaky")).status);
+    assert.deepEqual([...statuses].sort(), [200, 503]);
+  });
+
+  for (const host of ["racy-fin.test", "racy-rst.test"]) {
+    test(`an upstream dropping a reused keep-alive connection (${host.slice(5, 8).toUpperCase()}) is retried as a connection failure`, async () => {
+      const drops = special.racyDrops;
+      for (let i = 0; i < 12; i++) {
+        const res = await turnout.request(host, "/");
+        assert.equal(res.status, 200, `request ${i}: ${res.status} ${res.body}`);
+      }
+      assert.ok(special.racyDrops > drops, "the racy upstream dropped at least one reused connection");
+    });
+  }
 });
 
 describe("availability", () => {

@@ -52,6 +52,8 @@ export class TurnoutProcess {
     const args = ["--http-port", "0", "--https-port", "0", "--admin-port", "0", "--bind-address", "127.0.0.1", "--shutdown-delay", "0s", "--log-level", "debug"];
     if (options.kubeconfig) args.push("--kubeconfig", options.kubeconfig);
     if (options.manifests) args.push("--manifests", options.manifests);
+    // One process unless asked: the suites assert per-process behaviour (passive ejection counts, for one).
+    if (!(options.args ?? []).some((a) => a === "--workers" || a.startsWith("--workers="))) args.push("--workers", "1");
     args.push(...(options.args ?? []));
     const child = spawn(process.execPath, ["--disable-warning=DEP0060", ENTRY, ...args], {
       env: { ...process.env, KUBERNETES_SERVICE_HOST: "", ...options.env },
@@ -112,6 +114,11 @@ export class TurnoutProcess {
     return JSON.parse((await this.admin("/debug/routes")).body) as DebugRoutes;
   }
 
+  /** The turnout process (with --workers > 1: the primary). */
+  get pid(): number {
+    return this.#child.pid ?? 0;
+  }
+
   get exited(): Promise<number | null> {
     return this.#exited;
   }
@@ -135,6 +142,8 @@ export interface DebugRoutes {
   table: unknown;
   endpoints: Record<string, { address: string; ready: boolean; usable: boolean }[]>;
   diagnostics: { ref: { namespace: string; name: string }; reason: string; message: string }[];
+  /** With --workers > 1: what each proxy worker serves. */
+  workers?: { worker: number; pid: number; listening: boolean; generation: number }[];
 }
 
 export function httpRequest(options: {
@@ -145,10 +154,12 @@ export function httpRequest(options: {
   headers: Record<string, string>;
   agent: http.Agent | false;
   body?: string;
+  /** Default 10 s. */
+  timeoutMs?: number;
 }): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: options.host ?? "127.0.0.1", port: options.port, path: options.path, method: options.method, headers: options.headers, agent: options.agent, timeout: 10_000 },
+      { host: options.host ?? "127.0.0.1", port: options.port, path: options.path, method: options.method, headers: options.headers, agent: options.agent, timeout: options.timeoutMs ?? 10_000 },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));

@@ -2,6 +2,7 @@
 // every invalid value reported at once.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { availableParallelism } from "node:os";
 import { envName, helpText, parseConfig } from "./flags.ts";
 
 function config(argv: string[], env: Record<string, string> = {}) {
@@ -65,4 +66,18 @@ test("unknown flags and contradictory modes are errors; --help documents every f
   for (const flag of ["--kubeconfig", "--manifests", "--ingress-class", "--watch-namespace", "--watch-ingress-without-class", "--http-port", "--https-port", "--admin-port", "--bind-address", "--default-backend-service", "--publish-service", "--publish-status-address", "--log-level"]) {
     assert.ok(helpText().includes(flag), flag);
   }
+});
+
+test("--workers: one per CPU by default, 1 to 64, also from TURNOUT_WORKERS", () => {
+  assert.equal(config([]).workers, Math.min(64, availableParallelism()));
+  assert.equal(config(["--workers", "1"]).workers, 1);
+  assert.equal(config([], { TURNOUT_WORKERS: "4" }).workers, 4);
+  assert.equal(config(["--workers=3"], { TURNOUT_WORKERS: "4" }).workers, 3);
+  for (const bad of ["0", "65", "1.5", "many"]) {
+    const result = parseConfig(["--workers", bad], {});
+    assert.equal(result.ok, false, bad);
+    assert.ok(result.ok === false && result.errors[0]?.startsWith(`--workers=${bad}: `), JSON.stringify(result));
+  }
+  assert.ok(helpText().includes("--workers VALUE"));
+  assert.ok(helpText().includes("env TURNOUT_WORKERS"));
 });

@@ -1,10 +1,19 @@
 // Install-time configuration: command-line flags and TURNOUT_* environment
 // variables, parsed by one zod schema, reported all at once, then frozen.
+import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 
 export const CONTROLLER_NAME = "turnout.dev/ingress-controller";
+
+/** Upper bound of --workers (and of its default on a very wide machine). */
+export const MAX_WORKERS = 64;
+
+/** --workers when unset: one per CPU this process may run on. */
+export function defaultWorkers(): number {
+  return Math.min(MAX_WORKERS, availableParallelism());
+}
 
 const nsName = z
   .string()
@@ -69,6 +78,11 @@ const FLAGS = {
   "shutdown-delay": { type: "string", description: "On SIGTERM, keep serving this long with /readyz failing, so load balancers notice.", default: "5s", schema: duration },
   "shutdown-grace": { type: "string", description: "Then wait this long at most for in-flight requests before exiting.", default: "30s", schema: duration },
   "log-level": { type: "string", description: "debug, info, warn or error.", default: "info", schema: z.enum(["debug", "info", "warn", "error"]) },
+  workers: {
+    type: "string",
+    description: `Proxy worker processes (1 to ${MAX_WORKERS}); 1 runs everything in one process. Default: the number of CPUs turnout may use (os.availableParallelism(), which does not see a container CPU limit: set it in a pod).`,
+    schema: z.coerce.number().int().min(1).max(MAX_WORKERS).optional(),
+  },
 } satisfies Record<string, FlagSpec>;
 
 type FlagName = keyof typeof FLAGS;
@@ -93,6 +107,8 @@ export interface Config {
   shutdownDelayMs: number;
   shutdownGraceMs: number;
   logLevel: FlagValues["log-level"];
+  /** Proxy worker processes; 1: control plane and proxy in one process. */
+  workers: number;
   /** Where routing config comes from: a YAML folder, a kubeconfig, or in-cluster credentials. */
   mode: "files" | "cluster";
 }
@@ -152,6 +168,7 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     shutdownDelayMs: v["shutdown-delay"],
     shutdownGraceMs: v["shutdown-grace"],
     logLevel: v["log-level"],
+    workers: v.workers ?? defaultWorkers(),
     mode,
   };
   return { ok: true, config: Object.freeze(config) };

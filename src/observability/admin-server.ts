@@ -14,6 +14,8 @@ export interface AdminServerOptions {
   diagnostics: () => readonly Diagnostic[];
   /** Prometheus exposition text and its content type. */
   metrics?: () => Promise<{ contentType: string; body: string }>;
+  /** More /debug/routes fields (with --workers > 1: what each proxy worker serves). */
+  debugExtras?: () => Record<string, unknown>;
 }
 
 export function createAdminServer(options: AdminServerOptions): http.Server {
@@ -47,7 +49,8 @@ export function createAdminServer(options: AdminServerOptions): http.Server {
 
 function debugRoutes(options: AdminServerOptions): unknown {
   const published = options.holder.current;
-  if (!published) return { generation: 0, table: null, endpoints: {}, diagnostics: options.diagnostics() };
+  const extras = options.debugExtras?.() ?? {};
+  if (!published) return { generation: 0, table: null, endpoints: {}, diagnostics: options.diagnostics(), ...extras };
   const endpoints: Record<string, unknown> = {};
   for (const backend of published.table.backends) {
     const set = options.registry.endpointSet(backend);
@@ -66,5 +69,6 @@ function debugRoutes(options: AdminServerOptions): unknown {
     table: describeRouteTable(published.table),
     endpoints,
     diagnostics: options.diagnostics(),
+    ...extras,
   };
 }

@@ -1,6 +1,6 @@
 // Prometheus metrics: a prom-client registry of its own, fed by the turnout:*
 // diagnostics channels, plus gauges read from callbacks at scrape time.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { Aggregator } from "prom-client";
 import { subscribe } from "./events.ts";
 import type { RebuildResult, RequestEndEvent, TurnoutEventName, TurnoutEvents, UpstreamErrorKind } from "./events.ts";
@@ -43,13 +43,26 @@ const REBUILD_RESULTS: readonly RebuildResult[] = ["published", "unchanged", "er
 const LISTENERS = ["http", "https"] as const;
 
 /**
- * The one place a registry is made. Multi-process mode will swap in prom-client's
- * AggregatorRegistry here; the metric definitions already carry their aggregators.
+ * The one place a registry is made. With --workers > 1 every process keeps its own
+ * and the primary merges them at scrape time (aggregateMetrics); the metric
+ * definitions carry the aggregator each metric is merged with.
  */
 export function createRegistry(options: { defaultMetrics: boolean }): Registry {
   const registry = new Registry();
   if (options.defaultMetrics) collectDefaultMetrics({ register: registry });
   return registry;
+}
+
+/** One process's metrics as prom-client JSON (`registry.getMetricsAsJSON()`): what a worker sends the primary. */
+export type MetricsSnapshot = Awaited<ReturnType<Registry["getMetricsAsJSON"]>>;
+
+/**
+ * The exposition text of several processes' metrics, each metric merged across them by
+ * its aggregator (default: sum), per label set: prom-client's AggregatorRegistry.aggregate.
+ * For a `first` metric the earliest snapshot holding that label set wins.
+ */
+export function aggregateMetrics(snapshots: readonly MetricsSnapshot[]): Promise<string> {
+  return AggregatorRegistry.aggregate<typeof Registry.PROMETHEUS_CONTENT_TYPE>([...snapshots]).metrics();
 }
 
 interface Definition<L extends string> {

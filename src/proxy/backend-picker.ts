@@ -26,7 +26,8 @@ export function affinityId(address: string): string {
 export class BackendPicker {
   readonly #registry: EndpointRegistry;
   readonly #deps: BalancerDeps;
-  readonly #cache = new Map<string, CachedBalancer>();
+  /** backend key -> policy -> balancer (two lookups by existing strings: no key is built per pick). */
+  readonly #cache = new Map<string, Map<LoadBalancePolicy, CachedBalancer>>();
 
   constructor(registry: EndpointRegistry, deps: BalancerDeps) {
     this.#registry = registry;
@@ -36,11 +37,15 @@ export class BackendPicker {
   /** The endpoint set of a backend and the balancer over its usable endpoints. */
   balancerFor(backend: BackendRef, policy: LoadBalancePolicy): CachedBalancer {
     const set = this.#registry.endpointSet(backend);
-    const key = `${backend.key}|${policy}`;
-    let cached = this.#cache.get(key);
+    let byPolicy = this.#cache.get(backend.key);
+    if (byPolicy === undefined) {
+      byPolicy = new Map();
+      this.#cache.set(backend.key, byPolicy);
+    }
+    let cached = byPolicy.get(policy);
     if (!cached || cached.version !== set.version) {
       cached = { version: set.version, set, balancer: createBalancer(policy, set.usable, this.#deps) };
-      this.#cache.set(key, cached);
+      byPolicy.set(policy, cached);
     }
     return cached;
   }
@@ -56,11 +61,18 @@ export class BackendPicker {
     return cached.byAffinityId.get(id);
   }
 
+  /** Calls `listener` with the addresses that left every backend, so per-endpoint state (pools) can go. */
+  onEndpointsRemoved(listener: (addresses: readonly string[]) => void): void {
+    this.#registry.onChange((_service, removed) => {
+      if (removed.length > 0) listener(removed);
+    });
+  }
+
   /** Drops balancers of backends no route refers to any more. */
   retain(backends: readonly BackendRef[]): void {
     const live = new Set(backends.map((b) => b.key));
     for (const key of this.#cache.keys()) {
-      if (!live.has(key.slice(0, key.lastIndexOf("|")))) this.#cache.delete(key);
+      if (!live.has(key)) this.#cache.delete(key);
     }
   }
 }

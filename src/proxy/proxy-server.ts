@@ -8,18 +8,20 @@ import type { EndpointLoadTracker } from "../endpoints/endpoint-load.ts";
 import type { RouteTableHolder } from "../routing/published-table.ts";
 import type { RouteMember } from "../routing/route-table.ts";
 import { matchRoute, routeRequestFromHttp } from "../routing/index.ts";
-import type { RouteMatch, RouteRequest } from "../routing/index.ts";
+import type { HttpRequestParts, RouteMatch, RouteRequest } from "../routing/index.ts";
 import { HTTPS_REDIRECT_STATUS, httpsRedirectLocation } from "../tls/https-redirect.ts";
 import type { Logger } from "../observability/logger.ts";
 import { channels, publishConnection, publishRequestEnd } from "../observability/events.ts";
 import type { ErrorCode } from "../errors.ts";
 import type { BackendPicker } from "./backend-picker.ts";
-import { clientAddress, setForwardedHeaders, stripHopByHop } from "./forward-headers.ts";
+import { clientAddress, rawHeaderValue, setForwardedHeaders, stripHopByHop } from "./forward-headers.ts";
 import { firstValue, hashKeyOf } from "./hash-key.ts";
 import { endSocketWithError, rejectMalformed, sendError, sendRedirect } from "./responses.ts";
 import { isReplayable } from "./retry-policy.ts";
-import { UpstreamForwarder } from "./upstream-forwarder.ts";
-import type { AttemptReporter, ForwardRequest } from "./upstream-forwarder.ts";
+import { DEFAULT_FORWARD_ENGINE } from "./forwarder.ts";
+import type { AttemptReporter, ForwardEngine, ForwardRequest, Forwarder, ForwarderOptions } from "./forwarder.ts";
+import { HttpProxyForwarder } from "./http-proxy-forwarder.ts";
+import { UndiciForwarder } from "./undici-forwarder.ts";
 
 export { sendError } from "./responses.ts";
 
@@ -37,6 +39,8 @@ export interface ProxyServerOptions {
   reporter?: AttemptReporter;
   /** The port HTTPS redirects point at (the public one, 443 behind a Service). */
   httpsRedirectPort: number;
+  /** The forwarding engine for plain requests (docs/design/forwarding.md); undici by default. */
+  engine?: ForwardEngine;
   random?: () => number;
   now?: () => number;
 }
@@ -45,21 +49,21 @@ export class ProxyServer {
   readonly #o: ProxyServerOptions;
   readonly #random: () => number;
   readonly #now: () => number;
-  readonly #forwarder: UpstreamForwarder;
-  /** Per request: the forwarding state, for the request-end metrics. */
-  readonly #requests = new WeakMap<IncomingMessage, ForwardRequest>();
+  readonly #forwarder: Forwarder;
 
   constructor(options: ProxyServerOptions) {
     this.#o = options;
     this.#random = options.random ?? Math.random;
     this.#now = options.now ?? (() => performance.now());
-    this.#forwarder = new UpstreamForwarder({
+    const forwarderOptions: ForwarderOptions = {
       picker: options.picker,
       load: options.load,
       logger: options.logger,
       now: this.#now,
       ...(options.reporter ? { reporter: options.reporter } : {}),
-    });
+    };
+    const engine = options.engine ?? DEFAULT_FORWARD_ENGINE;
+    this.#forwarder = engine === "http-proxy" ? new HttpProxyForwarder(forwarderOptions) : new UndiciForwarder(forwarderOptions);
   }
 
   /** An HTTP server whose requests go through this proxy; the caller listens. */
@@ -89,69 +93,50 @@ export class ProxyServer {
     this.#forwarder.close();
   }
 
-  #match(req: IncomingMessage): { match: RouteMatch | undefined; routeRequest: RouteRequest; ready: boolean } {
+  #match(req: IncomingMessage, host: string | undefined): { match: RouteMatch | undefined; routeRequest: RouteRequest; ready: boolean } {
     const published = this.#o.holder.current;
-    const routeRequest = routeRequestFromHttp({ host: req.headers.host, url: req.url ?? "/", headers: req.headersDistinct });
+    const routeRequest = routeRequestFromHttp(new IncomingParts(req, host));
     return { routeRequest, ready: published !== undefined, match: published ? matchRoute(published.table, routeRequest, this.#random) : undefined };
   }
 
   #handle(req: IncomingMessage, res: ServerResponse, listener: ListenerInfo): void {
-    const { match, routeRequest, ready } = this.#match(req);
-    if (channels.requestEnd.hasSubscribers) this.#recordRequest(req, res, match?.member);
-    if (!ready) return sendError(res, "TURNOUT_ERR_NOT_READY");
+    const published = this.#o.holder.current;
+    const rawHeaders = req.rawHeaders;
+    const host = rawHeaderValue(rawHeaders, "host");
+    const routeRequest = routeRequestFromHttp(new IncomingParts(req, host));
+    const match = published ? matchRoute(published.table, routeRequest, this.#random) : undefined;
+    const record = channels.requestEnd.hasSubscribers ? new RequestRecord(req, res, match?.member, this.#now) : undefined;
+    if (!published) return sendError(res, "TURNOUT_ERR_NOT_READY");
     if (!match) return sendError(res, "TURNOUT_ERR_NO_ROUTE");
     const member = match.member;
-    if (listener.proto === "http" && match.hostRoutes?.tlsSecret !== undefined && member.policy.sslRedirect) {
-      const location = httpsRedirectLocation(req.headers.host, req.url ?? "/", this.#o.httpsRedirectPort);
+    const policy = member.policy;
+    if (listener.proto === "http" && policy.sslRedirect && match.hostRoutes?.tlsSecret !== undefined) {
+      const location = httpsRedirectLocation(host, req.url ?? "/", this.#o.httpsRedirectPort);
       if (location === undefined) return sendError(res, "TURNOUT_ERR_BAD_REQUEST");
       return sendRedirect(res, HTTPS_REDIRECT_STATUS, location);
     }
     const clientIp = clientAddress(req.socket.remoteAddress);
-    stripHopByHop(req.headers, false);
-    setForwardedHeaders(req.headers, { clientIp, proto: listener.proto, port: listener.port });
-    const affinity = member.policy.affinity;
+    const affinity = policy.affinity;
     const cookieId = affinity ? firstValue(routeRequest.cookie(affinity.cookieName)) : undefined;
     const request: ForwardRequest = {
       req,
       res,
       member,
-      pinned: cookieId !== undefined ? this.#o.picker.endpointByAffinityId(member.backend, member.policy.loadBalance, cookieId) : undefined,
+      pinned: cookieId !== undefined ? this.#o.picker.endpointByAffinityId(member.backend, policy.loadBalance, cookieId) : undefined,
       secure: listener.proto === "https",
-      hashKey: hashKeyOf(member.policy.hashBy, routeRequest, clientIp, req.url ?? "/"),
-      attempted: new Set(),
-      retriesLeft: member.policy.retries,
-      replayable: isReplayable(req),
+      hashKey: policy.hashBy ? hashKeyOf(policy.hashBy, routeRequest, clientIp, req.url ?? "/") : undefined,
+      attempted: undefined,
+      retriesLeft: policy.retries,
+      replayable: isReplayable(rawHeaders),
+      forwarded: { clientIp, proto: listener.proto, port: listener.port },
+      upstreamHeaders: undefined,
     };
-    this.#requests.set(req, request);
+    if (record) record.forward = request;
     this.#forwarder.forward(request);
   }
 
-  /** Publishes the request's outcome when its response closes (only called when metrics listen). */
-  #recordRequest(req: IncomingMessage, res: ServerResponse, member: RouteMember | undefined): void {
-    const started = this.#now();
-    const socket = req.socket;
-    res.once("close", () => {
-      // Bytes since the previous request on this connection ended: head and body both.
-      const previous = socketPositions.get(socket) ?? { read: 0, written: 0 };
-      const position = { read: socket.bytesRead, written: socket.bytesWritten };
-      socketPositions.set(socket, position);
-      const upstreamSeconds = this.#requests.get(req)?.upstreamSeconds;
-      publishRequestEnd({
-        namespace: member?.source.namespace ?? "",
-        ingress: member?.source.name ?? "",
-        service: member?.backend.key ?? "",
-        method: req.method ?? "",
-        code: res.statusCode,
-        durationSeconds: (this.#now() - started) / 1000,
-        ...(upstreamSeconds !== undefined ? { upstreamSeconds } : {}),
-        bytesIn: position.read - previous.read,
-        bytesOut: position.written - previous.written,
-      });
-    });
-  }
-
   #handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, listener: ListenerInfo): void {
-    const { match, routeRequest, ready } = this.#match(req);
+    const { match, routeRequest, ready } = this.#match(req, req.headers.host);
     const clientIp = clientAddress(req.socket.remoteAddress);
     const policy = match?.member.policy;
     const endpoint = match && policy
@@ -163,9 +148,77 @@ export class ProxyServer {
     }
     stripHopByHop(req.headers, true);
     setForwardedHeaders(req.headers, { clientIp, proto: listener.proto, port: listener.port });
-    this.#forwarder.upgrade(req, socket, head, endpoint);
+    this.#forwarder.upgrade(req, socket, head, endpoint, match.member.policy.connectTimeoutMs);
   }
 }
 
 /** Per client connection: byte counters when its previous request ended. */
 const socketPositions = new WeakMap<object, { read: number; written: number }>();
+
+/** HttpRequestParts over a node request: node's distinct-header object is built only if a route condition asks for it. */
+class IncomingParts implements HttpRequestParts {
+  readonly host: string | undefined;
+  readonly url: string;
+  readonly #req: IncomingMessage;
+
+  constructor(req: IncomingMessage, host: string | undefined) {
+    this.#req = req;
+    this.host = host;
+    this.url = req.url ?? "/";
+  }
+
+  get headers(): HttpRequestParts["headers"] {
+    return this.#req.headersDistinct;
+  }
+}
+
+/** One request's outcome, published when its response closes (only made when request-end metrics listen). */
+class RequestRecord {
+  readonly #req: IncomingMessage;
+  /** Captured now: node detaches it from the request once the response is done. */
+  readonly #socket: IncomingMessage["socket"];
+  readonly #res: ServerResponse;
+  readonly #member: RouteMember | undefined;
+  readonly #now: () => number;
+  readonly #started: number;
+  /** The forwarding state, for the upstream time. */
+  forward: ForwardRequest | undefined;
+
+  constructor(req: IncomingMessage, res: ServerResponse, member: RouteMember | undefined, now: () => number) {
+    this.#req = req;
+    this.#socket = req.socket;
+    this.#res = res;
+    this.#member = member;
+    this.#now = now;
+    this.#started = now();
+    // "close" is emitted once, so `on` spares the wrapper `once` would allocate.
+    res.on("close", this.#publish);
+  }
+
+  readonly #publish = (): void => {
+    const socket = this.#socket;
+    // Bytes since the previous request on this connection ended: head and body both.
+    const read = socket.bytesRead;
+    const written = socket.bytesWritten;
+    let position = socketPositions.get(socket);
+    if (position === undefined) {
+      position = { read: 0, written: 0 };
+      socketPositions.set(socket, position);
+    }
+    const member = this.#member;
+    const upstreamSeconds = this.forward?.upstreamSeconds;
+    publishRequestEnd({
+      namespace: member?.source.namespace ?? "",
+      ingress: member?.source.name ?? "",
+      service: member?.backend.key ?? "",
+      method: this.#req.method ?? "",
+      code: this.#res.statusCode,
+      durationSeconds: (this.#now() - this.#started) / 1000,
+      ...(upstreamSeconds !== undefined ? { upstreamSeconds } : {}),
+      bytesIn: read - position.read,
+      bytesOut: written - position.written,
+    });
+    position.read = read;
+    position.written = written;
+  };
+}

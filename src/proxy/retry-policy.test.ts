@@ -32,11 +32,27 @@ for (const [retryOn, result, method, expected] of cases) {
   });
 }
 
-test("errors are classified by their code", () => {
-  const kind = (code: string): string => failureKind(Object.assign(new Error(code), { code }));
-  assert.equal(kind("ECONNREFUSED"), "connect");
-  assert.equal(kind("TURNOUT_CONNECT_TIMEOUT"), "connect");
-  assert.equal(kind("TURNOUT_READ_TIMEOUT"), "timeout");
-  assert.equal(kind("HPE_INVALID_CONSTANT"), "protocol");
-  assert.equal(kind("ECONNRESET"), "reset");
+const classified: [string, string][] = [
+  ["ECONNREFUSED", "connect"],
+  ["TURNOUT_CONNECT_TIMEOUT", "connect"],
+  ["UND_ERR_CONNECT_TIMEOUT", "connect"],
+  ["TURNOUT_READ_TIMEOUT", "timeout"],
+  ["TURNOUT_SEND_TIMEOUT", "timeout"],
+  ["UND_ERR_HEADERS_TIMEOUT", "timeout"],
+  ["UND_ERR_BODY_TIMEOUT", "timeout"],
+  ["HPE_INVALID_CONSTANT", "protocol"],
+  ["UND_ERR_RES_CONTENT_LENGTH_MISMATCH", "protocol"],
+  ["ECONNRESET", "reset"],
+  ["UND_ERR_SOCKET", "reset"],
+  ["EPIPE", "reset"],
+];
+
+for (const [code, kind] of classified) {
+  test(`error code ${code} is a ${kind} failure`, () => {
+    assert.equal(failureKind(Object.assign(new Error(code), { code })), kind);
+  });
+}
+
+test("an error without a code is a reset", () => {
+  assert.equal(failureKind(new Error("socket hang up")), "reset");
 });

@@ -1,17 +1,21 @@
 // Which upstream failures may be retried on another endpoint, as pure rules:
 // failure classification, the turnout.dev/retry-on conditions, idempotency.
-import type { IncomingMessage } from "node:http";
 import type { RetryCondition } from "../routing/route-table.ts";
 
 /** Why an upstream attempt failed, as far as retries, metrics and status codes care. */
 export type FailureKind = "connect" | "reset" | "timeout" | "protocol";
 
-const CONNECT_ERRORS = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EADDRNOTAVAIL", "TURNOUT_CONNECT_TIMEOUT"]);
+/** Error codes of node sockets, undici and turnout's own timers, by what they mean for retries. */
+const CONNECT_ERRORS = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EADDRNOTAVAIL", "TURNOUT_CONNECT_TIMEOUT", "UND_ERR_CONNECT_TIMEOUT"]);
+const TIMEOUT_ERRORS = new Set(["TURNOUT_READ_TIMEOUT", "TURNOUT_SEND_TIMEOUT", "ETIMEDOUT", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT"]);
+const PROTOCOL_ERRORS = new Set(["UND_ERR_RES_CONTENT_LENGTH_MISMATCH", "UND_ERR_HEADERS_OVERFLOW"]);
 
 export function failureKind(error: NodeJS.ErrnoException): FailureKind {
-  if (error.code !== undefined && CONNECT_ERRORS.has(error.code)) return "connect";
-  if (error.code === "TURNOUT_READ_TIMEOUT" || error.code === "TURNOUT_SEND_TIMEOUT" || error.code === "ETIMEDOUT") return "timeout";
-  if (error.code?.startsWith("HPE_")) return "protocol";
+  const code = error.code;
+  if (code === undefined) return "reset";
+  if (CONNECT_ERRORS.has(code)) return "connect";
+  if (TIMEOUT_ERRORS.has(code)) return "timeout";
+  if (code.startsWith("HPE_") || PROTOCOL_ERRORS.has(code)) return "protocol";
   return "reset";
 }
 
@@ -21,10 +25,18 @@ export function isIdempotent(method: string | undefined): boolean {
   return IDEMPOTENT.has(method ?? "GET");
 }
 
-/** A request whose body is empty can be replayed to another endpoint; one with a body has streamed it upstream. */
-export function isReplayable(req: IncomingMessage): boolean {
-  const length = req.headers["content-length"];
-  return req.headers["transfer-encoding"] === undefined && (length === undefined || length === "0");
+/**
+ * A request whose body is empty can be replayed to another endpoint; one with a body
+ * has streamed it upstream. Reads node's raw header list (`req.rawHeaders`).
+ */
+export function isReplayable(rawHeaders: readonly string[]): boolean {
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    // Only two names matter: compare lengths before case-folding anything.
+    if (name.length === 17 && name.toLowerCase() === "transfer-encoding") return false;
+    if (name.length === 14 && name.toLowerCase() === "content-length" && rawHeaders[i + 1]!.trim() !== "0") return false;
+  }
+  return true;
 }
 
 /** What an attempt ended with: a transport failure, or a response status. */

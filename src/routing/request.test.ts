@@ -16,6 +16,10 @@ void describe("normaliseRequestHost", () => {
     ["10.0.0.1:80", "10.0.0.1"],
     ["", ""],
     [" foo.com ", "foo.com"],
+    ["foo.example.com.", "foo.example.com"],
+    ["my-app_1.example.com", "my-app_1.example.com"],
+    ["10.0.0.1", "10.0.0.1"],
+    [".", ""],
   ];
   for (const [raw, expected] of cases) {
     void it(`${JSON.stringify(raw)} -> ${JSON.stringify(expected)}`, () => {

@@ -23,8 +23,11 @@ export interface HttpRequestParts {
   host: string | undefined;
   /** The request target as received: path plus optional `?query`. */
   url: string;
-  /** Lower-case header names, as node gives them (`req.headersDistinct` keeps repeated headers apart). */
-  headers: Readonly<Record<string, string | readonly string[] | undefined>>;
+  /**
+   * Lower-case header names, as node gives them (`req.headersDistinct` keeps repeated headers apart).
+   * Read only when a header or cookie is asked for, so it may be a getter that builds it then.
+   */
+  readonly headers: Readonly<Record<string, string | readonly string[] | undefined>>;
 }
 
 /**
@@ -32,6 +35,7 @@ export interface HttpRequestParts {
  * IPv6 form, which yields `::1`) and one trailing dot.
  */
 export function normaliseRequestHost(raw: string): string {
+  if (isNormalHost(raw)) return raw;
   let host = raw.trim();
   if (host.startsWith("[")) {
     const end = host.indexOf("]");
@@ -43,6 +47,18 @@ export function normaliseRequestHost(raw: string): string {
   }
   host = host.toLowerCase();
   return host.endsWith(".") ? host.slice(0, -1) : host;
+}
+
+/** True when `host` is already normal: only a-z, 0-9, "-", "." and "_", not ending in a dot (most Host headers). */
+function isNormalHost(host: string): boolean {
+  const n = host.length;
+  if (n === 0 || host.charCodeAt(n - 1) === 46 /* "." */) return n === 0;
+  for (let i = 0; i < n; i++) {
+    const c = host.charCodeAt(i);
+    const ok = (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 45 || c === 46 || c === 95;
+    if (!ok) return false;
+  }
+  return true;
 }
 
 /** Splits `a=1; b=2` cookie headers into name -> values; surrounding double quotes are removed. */
@@ -72,8 +88,9 @@ function asList(values: RequestValues): readonly string[] {
 class HttpRouteRequest implements RouteRequest {
   readonly host: string;
   readonly path: string;
-  readonly #headers: HttpRequestParts["headers"];
-  readonly #rawQuery: string;
+  readonly #parts: HttpRequestParts;
+  /** Index of "?" in the url, -1 without query. */
+  readonly #queryStart: number;
   #cookies: Map<string, string[]> | undefined;
   #query: URLSearchParams | undefined;
 
@@ -81,21 +98,21 @@ class HttpRouteRequest implements RouteRequest {
     this.host = parts.host ?? "";
     const q = parts.url.indexOf("?");
     this.path = q < 0 ? parts.url : parts.url.slice(0, q);
-    this.#rawQuery = q < 0 ? "" : parts.url.slice(q + 1);
-    this.#headers = parts.headers;
+    this.#queryStart = q;
+    this.#parts = parts;
   }
 
   header(name: string): RequestValues {
-    return this.#headers[name];
+    return this.#parts.headers[name];
   }
 
   cookie(name: string): RequestValues {
-    this.#cookies ??= parseCookieHeader(asList(this.#headers["cookie"]));
+    this.#cookies ??= parseCookieHeader(asList(this.#parts.headers["cookie"]));
     return this.#cookies.get(name);
   }
 
   query(name: string): RequestValues {
-    this.#query ??= new URLSearchParams(this.#rawQuery);
+    this.#query ??= new URLSearchParams(this.#queryStart < 0 ? "" : this.#parts.url.slice(this.#queryStart + 1));
     const values = this.#query.getAll(name);
     return values.length === 0 ? undefined : values;
   }

@@ -1,45 +1,23 @@
-// UpstreamForwarder: one request's attempts against a backend. Picks an
-// endpoint, forwards with http-proxy over pooled keep-alive connections,
-// enforces connect/read/send timeouts, writes the response itself (so a 5xx can
-// still be retried), retries on another endpoint where turnout.dev/retry-on
-// allows, and reports every attempt's outcome to load, health and metrics.
+// HttpProxyForwarder: the original forwarding engine (TURNOUT_PROXY_ENGINE=http-proxy).
+// One request's attempts with http-proxy over node's keep-alive http.Agent: connect/
+// read/send timeouts, the response written by turnout itself (so a 5xx can still be
+// retried), retries on another endpoint where turnout.dev/retry-on allows, and every
+// attempt's outcome reported to load, health and metrics. Upgrades use the shared
+// tunnel, as with undici. Kept for comparison and as a fallback;
+// docs/design/forwarding.md says why undici is the default.
 import http from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import httpProxy from "http-proxy";
 import type { AttemptOutcome } from "../health/outlier-detector.ts";
-import type { EndpointLoadTracker } from "../endpoints/endpoint-load.ts";
 import type { Endpoint } from "../endpoints/endpoint.ts";
-import type { AffinityPolicy, BackendPolicy, BackendRef, RouteMember } from "../routing/route-table.ts";
-import type { Logger } from "../observability/logger.ts";
 import { publishRetry, publishUpstreamAttempt } from "../observability/events.ts";
-import type { ErrorCode } from "../errors.ts";
-import { affinityId, type BackendPicker } from "./backend-picker.ts";
-import { stripHopByHop } from "./forward-headers.ts";
+import { setForwardedHeaders, stripHopByHop } from "./forward-headers.ts";
+import { FAILURE_CODES, FAILURE_OUTCOMES, affinityCookie, nextEndpoint, prepareRetry, refOf } from "./forwarder.ts";
+import type { ForwardRequest, Forwarder, ForwarderOptions } from "./forwarder.ts";
 import { failureKind, isIdempotent, retryAllowed, type AttemptResult, type FailureKind } from "./retry-policy.ts";
 import { sendError } from "./responses.ts";
-
-/** Receives every attempt's outcome (the passive outlier detector). */
-export interface AttemptReporter {
-  report(address: string, backend: BackendRef, outcome: AttemptOutcome, policy: BackendPolicy): void;
-}
-
-/** One client request being forwarded, across its attempts. */
-export interface ForwardRequest {
-  req: IncomingMessage;
-  res: ServerResponse;
-  member: RouteMember;
-  /** The endpoint a valid sticky-session cookie names. */
-  pinned: Endpoint | undefined;
-  secure: boolean;
-  hashKey: string | undefined;
-  attempted: Set<string>;
-  retriesLeft: number;
-  /** False when a body may have been streamed upstream. */
-  replayable: boolean;
-  /** Time to the response head of the latest attempt, in seconds. */
-  upstreamSeconds?: number;
-}
+import { tunnelUpgrade } from "./upgrade-tunnel.ts";
 
 /** The attempt in progress for a request, found again from http-proxy's callbacks. */
 interface Attempt {
@@ -52,60 +30,40 @@ interface Attempt {
   onClientClose: () => void;
 }
 
-const FAILURE_CODES: Record<FailureKind, ErrorCode> = {
-  connect: "TURNOUT_ERR_UPSTREAM_CONNECT",
-  reset: "TURNOUT_ERR_UPSTREAM_RESET",
-  timeout: "TURNOUT_ERR_UPSTREAM_TIMEOUT",
-  protocol: "TURNOUT_ERR_UPSTREAM_PROTOCOL",
-};
-
-const OUTCOMES: Record<FailureKind, AttemptOutcome> = { connect: "connect-failure", reset: "reset", timeout: "timeout", protocol: "reset" };
-
 function codedError(code: string, message: string): NodeJS.ErrnoException {
   return Object.assign(new Error(message), { code });
 }
 
-export interface UpstreamForwarderOptions {
-  picker: BackendPicker;
-  load: EndpointLoadTracker;
-  reporter?: AttemptReporter;
-  logger: Logger;
-  now: () => number;
-}
-
-export class UpstreamForwarder {
-  readonly #o: UpstreamForwarderOptions;
+export class HttpProxyForwarder implements Forwarder {
+  readonly #o: ForwarderOptions;
   readonly #agent = new http.Agent({ keepAlive: true, maxFreeSockets: 256, scheduling: "lifo", timeout: 60_000 });
   readonly #proxy: httpProxy;
   readonly #attempts = new WeakMap<IncomingMessage, Attempt>();
 
-  constructor(options: UpstreamForwarderOptions) {
+  constructor(options: ForwarderOptions) {
     this.#o = options;
-    this.#proxy = httpProxy.createProxyServer({ xfwd: false, ws: true, agent: this.#agent, prependPath: false, selfHandleResponse: true });
+    this.#proxy = httpProxy.createProxyServer({ xfwd: false, ws: false, agent: this.#agent, prependPath: false, selfHandleResponse: true });
     this.#proxy.on("proxyReq", (proxyReq, req) => this.#onProxyReq(proxyReq, req));
     this.#proxy.on("proxyRes", (proxyRes, req, res) => this.#onProxyRes(proxyRes, req, res));
-    // Errors on the upgrade path (no callback there) land here.
-    this.#proxy.on("error", (error, _req, target) => {
-      if (target instanceof http.ServerResponse) sendError(target, "TURNOUT_ERR_UPSTREAM_CONNECT");
-      else target.destroy();
-      this.#o.logger.debug("websocket proxy error", { error });
-    });
   }
 
   /** Starts (or, on retry, continues) forwarding a request. */
   forward(request: ForwardRequest): void {
-    const { member } = request;
-    const pinned = request.pinned && !request.attempted.has(request.pinned.address) ? request.pinned : undefined;
-    const endpoint = pinned ?? this.#o.picker.pick(member.backend, member.policy.loadBalance, { hashKey: request.hashKey, attempted: request.attempted });
+    const { member, req } = request;
+    if (request.attempted === undefined) {
+      // First attempt: node's header object is rewritten in place, once.
+      stripHopByHop(req.headers, false);
+      setForwardedHeaders(req.headers, request.forwarded);
+    }
+    const endpoint = nextEndpoint(request, this.#o.picker);
     if (!endpoint) return sendError(request.res, "TURNOUT_ERR_NO_ENDPOINTS");
-    request.attempted.add(endpoint.address);
     const affinity = member.policy.affinity;
     const attempt: Attempt = {
       request,
       endpoint,
       started: this.#o.now(),
       // A new or changed pick under sticky sessions (re)sets the cookie.
-      setCookie: affinity && !pinned ? affinityCookie(affinity, endpoint.address, request.secure) : undefined,
+      setCookie: affinity && endpoint !== request.pinned ? affinityCookie(affinity, endpoint.address, request.secure) : undefined,
       reusedSocket: false,
       done: false,
       onClientClose: () => this.#finish(attempt, undefined),
@@ -118,9 +76,9 @@ export class UpstreamForwarder {
     );
   }
 
-  /** Proxies a WebSocket (or other) upgrade to one endpoint. */
-  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, endpoint: Endpoint): void {
-    this.#proxy.ws(req, socket, head, { target: { host: endpoint.ip, port: endpoint.port } });
+  /** Upgrades take the same path with either engine. */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, endpoint: Endpoint, connectTimeoutMs: number): void {
+    tunnelUpgrade(req, socket, head, endpoint, connectTimeoutMs, this.#o.logger);
   }
 
   close(): void {
@@ -170,7 +128,7 @@ export class UpstreamForwarder {
         publishRetry({ service: request.member.backend.key, kind: "5xx" });
         this.#o.logger.warn("upstream answered with a server error; retrying", { ref: refOf(request.member), endpoint: attempt.endpoint.address, status });
         proxyRes.resume();
-        request.retriesLeft -= 1;
+        prepareRetry(request, attempt.endpoint.address);
         this.forward(request);
         return;
       }
@@ -205,7 +163,7 @@ export class UpstreamForwarder {
     // as safe to retry as a refused connection.
     const classified = failureKind(error);
     const kind: FailureKind = classified === "reset" && attempt.reusedSocket && isIdempotent(request.req.method) ? "connect" : classified;
-    this.#finish(attempt, OUTCOMES[kind]);
+    this.#finish(attempt, FAILURE_OUTCOMES[kind]);
     publishUpstreamAttempt({ service: request.member.backend.key, endpoint: endpoint.address, outcome: kind });
     const ref = refOf(request.member);
     if (request.res.headersSent || request.req.socket.destroyed) {
@@ -217,16 +175,7 @@ export class UpstreamForwarder {
     logger.warn("upstream request failed", { ref, endpoint: endpoint.address, kind, error, retrying });
     if (!retrying) return sendError(request.res, FAILURE_CODES[kind]);
     publishRetry({ service: request.member.backend.key, kind });
-    request.retriesLeft -= 1;
+    prepareRetry(request, endpoint.address);
     this.forward(request);
   }
-}
-
-function refOf(member: RouteMember): string {
-  return `${member.source.namespace}/${member.source.name}`;
-}
-
-function affinityCookie(policy: AffinityPolicy, address: string, secure: boolean): string {
-  const maxAge = policy.maxAgeSeconds !== undefined ? `; Max-Age=${policy.maxAgeSeconds}` : "";
-  return `${policy.cookieName}=${affinityId(address)}; Path=/; HttpOnly${secure ? "; Secure" : ""}${maxAge}`;
 }

@@ -1,0 +1,290 @@
+// --workers 2 end to end (cluster mode against the Kubernetes API test server): one
+// control plane, two proxy processes sharing the listeners. Every change reaches
+// every worker, one scrape counts every request, a killed worker comes back, and
+// SIGTERM drains all of them.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { X509Certificate } from "node:crypto";
+import { connect } from "node:tls";
+import { startKubeApiServer } from "./kube-api-server/harness.ts";
+import type { KubeApiServerHandle } from "./kube-api-server/harness.ts";
+import { TurnoutProcess, httpRequest } from "./support/turnout-process.ts";
+import type { HttpResult } from "./support/turnout-process.ts";
+import { startEchoFleet } from "./support/echo-upstream.ts";
+import type { EchoUpstream } from "./support/echo-upstream.ts";
+import { endpointSlice, ingress, ingressClass, service } from "./support/objects.ts";
+import type { Manifest } from "./support/objects.ts";
+import { generateSelfSignedCertificate } from "../src/tls/self-signed.ts";
+
+const IPS = ["127.0.0.61", "127.0.0.62", "127.0.0.63"];
+// Nothing listens here: connections are refused.
+const DEAD_IP = "127.0.0.69";
+
+let api: KubeApiServerHandle;
+let fleet: EchoUpstream[];
+let turnout: TurnoutProcess;
+let port: number;
+
+/** The pids of a process's children: with --workers 2, the proxy workers. */
+function childPids(pid: number): number[] {
+  try {
+    return execFileSync("ps", ["--ppid", String(pid), "-o", "pid="], { encoding: "utf8" })
+      .split("\n")
+      .map((line) => Number(line.trim()))
+      .filter((n) => n > 0);
+  } catch {
+    return []; // ps exits 1 when there is none
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A request on a connection of its own: cluster hands each new connection to the next worker. */
+function fresh(host: string, path = "/", to: TurnoutProcess = turnout, timeoutMs?: number): Promise<HttpResult> {
+  return httpRequest({ port: to.httpPort, path, method: "GET", headers: { host }, agent: false, ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
+}
+
+async function upstreamOf(host: string, path = "/"): Promise<string> {
+  const res = await fresh(host, path);
+  return res.status === 200 ? (JSON.parse(res.body) as { upstream: string }).upstream : `status ${res.status}`;
+}
+
+/** What `count` fresh connections see, as "answer x times". */
+async function seenOnFreshConnections(host: string, count: number, path = "/"): Promise<Map<string, number>> {
+  const seen = new Map<string, number>();
+  for (let i = 0; i < count; i++) {
+    const answer = await upstreamOf(host, path);
+    seen.set(answer, (seen.get(answer) ?? 0) + 1);
+  }
+  return seen;
+}
+
+/**
+ * Waits until the primary has published a table newer than `since` and every worker
+ * serves it. The channel to a worker is ordered, so each worker has then also applied
+ * everything the primary sent before that table.
+ */
+async function workersServe(since: number, what: string): Promise<number> {
+  let generation = 0;
+  await turnout.waitUntil(
+    async () => {
+      const debug = await turnout.debugRoutes();
+      generation = debug.generation;
+      const workers = debug.workers ?? [];
+      return generation > since && workers.length === 2 && workers.every((w) => w.listening && w.generation === generation);
+    },
+    5000,
+    `every worker to serve ${what}`,
+  );
+  return generation;
+}
+
+let barriers = 0;
+/** Publishes a table change of no consequence and waits until every worker serves it. */
+async function barrier(): Promise<void> {
+  const since = (await turnout.debugRoutes()).generation;
+  barriers += 1;
+  await api.client.apply(ingress({ name: "barrier", host: `barrier-${barriers}.test`, paths: [{ path: "/", service: "svc-a", port: 80 }] }));
+  await workersServe(since, `barrier ${barriers}`);
+}
+
+/** Sum of the samples of one metric whose labels include all of `labels`. */
+function total(text: string, name: string, labels: Record<string, string>): number {
+  let sum = 0;
+  for (const line of text.split("\n")) {
+    const m = /^([a-z_]+)\{(.*)\} (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    if (Object.entries(labels).every(([k, v]) => m[2]!.includes(`${k}="${v}"`))) sum += Number(m[3]);
+  }
+  return sum;
+}
+
+async function metrics(): Promise<string> {
+  const res = await turnout.admin("/metrics");
+  assert.equal(res.status, 200, res.body);
+  return res.body;
+}
+
+function tlsSecret(name: string, pem: { cert: string; key: string }): Manifest {
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name, namespace: "default" },
+    type: "kubernetes.io/tls",
+    data: { "tls.crt": Buffer.from(pem.cert).toString("base64"), "tls.key": Buffer.from(pem.key).toString("base64") },
+  };
+}
+
+/** The fingerprint of the certificate turnout presents for an SNI name. */
+function presentedCertificate(servername: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: "127.0.0.1", port: turnout.httpsPort, servername, rejectUnauthorized: false }, () => {
+      resolve(socket.getPeerX509Certificate()?.fingerprint256 ?? "");
+      socket.end();
+    });
+    socket.on("error", reject);
+  });
+}
+
+before(async () => {
+  api = await startKubeApiServer();
+  fleet = await startEchoFleet(["a1", "a2", "b1"], IPS);
+  port = fleet[0]!.port;
+  const k = api.client;
+  await k.apply(ingressClass());
+  for (const name of ["svc-a", "svc-b", "dead"]) await k.apply(service(name));
+  await k.apply(endpointSlice("svc-a-1", "svc-a", port, [{ ip: IPS[0]! }]));
+  await k.apply(endpointSlice("svc-b-1", "svc-b", port, [{ ip: IPS[2]! }]));
+  await k.apply(endpointSlice("dead-1", "dead", port, [{ ip: DEAD_IP }]));
+  await k.apply(ingress({ name: "main", host: "shop.test", paths: [{ path: "/", service: "svc-a", port: 80 }] }));
+  await k.apply(ingress({ name: "slow", host: "slow.test", paths: [{ path: "/", service: "svc-b", port: 80 }] }));
+  await k.apply(ingress({ name: "dead", host: "dead.test", annotations: { "turnout.dev/retries": "0" }, paths: [{ path: "/", service: "dead", port: 80 }] }));
+  turnout = await TurnoutProcess.start({ kubeconfig: api.kubeconfigPath, args: ["--workers", "2"] });
+});
+
+after(async () => {
+  await turnout?.stop();
+  await Promise.all((fleet ?? []).map((u) => u.close()));
+  await api?.stop();
+});
+
+describe("two workers, one control plane", () => {
+  test("two proxy processes serve; readiness means both serve the current table", async () => {
+    assert.equal(childPids(turnout.pid).length, 2);
+    const debug = await turnout.debugRoutes();
+    assert.equal(debug.workers?.length, 2);
+    for (const worker of debug.workers ?? []) assert.deepEqual({ listening: worker.listening, generation: worker.generation }, { listening: true, generation: debug.generation });
+    assert.equal((await turnout.admin("/readyz")).status, 200);
+  });
+
+  test("new connections alternate between the workers (their log lines name them)", async () => {
+    const from = turnout.logs.length;
+    for (let i = 0; i < 6; i++) assert.equal((await fresh("dead.test")).status, 502);
+    const proxyLines = turnout.logs.slice(from).filter((l) => l.component === "proxy" && l.worker !== undefined);
+    const workers = new Set(proxyLines.map((l) => l.worker));
+    assert.equal(workers.size, 2, `the failures were logged by workers ${[...workers].join(", ")}`);
+  });
+
+  test("one scrape counts the requests of every worker", async () => {
+    const labels = { namespace: "default", ingress: "main", code: "200" };
+    const before = total(await metrics(), "turnout_requests_total", labels);
+    const requests = 30;
+    const results = await Promise.all(Array.from({ length: requests }, () => fresh("shop.test")));
+    assert.deepEqual(results.map((r) => r.status), Array(requests).fill(200));
+    assert.equal(total(await metrics(), "turnout_requests_total", labels) - before, requests);
+  });
+
+  test("/debug/routes shows the primary's table and endpoints", async () => {
+    const debug = await turnout.debugRoutes();
+    assert.ok(debug.generation >= 1);
+    assert.ok(debug.table);
+    assert.deepEqual(debug.endpoints["default/svc-a:80"]?.map((e) => e.address), [`${IPS[0]}:${port}`]);
+  });
+});
+
+describe("changes reach every worker", () => {
+  test("Ingress create, update and delete", async () => {
+    let generation = (await turnout.debugRoutes()).generation;
+    await api.client.apply(ingress({ name: "blog", host: "blog.test", paths: [{ path: "/", service: "svc-b", port: 80 }] }));
+    generation = await workersServe(generation, "the new Ingress");
+    assert.deepEqual([...await seenOnFreshConnections("blog.test", 12)], [["b1", 12]]);
+    await api.client.apply(ingress({ name: "blog", host: "blog.test", paths: [{ path: "/", service: "svc-a", port: 80 }] }));
+    generation = await workersServe(generation, "the updated Ingress");
+    assert.deepEqual([...await seenOnFreshConnections("blog.test", 12)], [["a1", 12]]);
+    await api.client.delete({ apiVersion: "networking.k8s.io/v1", kind: "Ingress", namespace: "default", name: "blog" });
+    await workersServe(generation, "the deletion");
+    assert.deepEqual([...await seenOnFreshConnections("blog.test", 12)], [["status 404", 12]]);
+  });
+
+  test("endpoint scale up and down, without a new table", async () => {
+    const twoEndpoints = async (): Promise<boolean> => (await turnout.debugRoutes()).endpoints["default/svc-a:80"]?.length === 2;
+    await api.client.apply(endpointSlice("svc-a-1", "svc-a", port, [{ ip: IPS[0]! }, { ip: IPS[1]! }]));
+    await turnout.waitUntil(twoEndpoints, 3000, "the primary to see two endpoints");
+    await barrier();
+    const seen = await seenOnFreshConnections("shop.test", 16);
+    assert.deepEqual([...seen.keys()].sort(), ["a1", "a2"], JSON.stringify([...seen]));
+    await api.client.apply(endpointSlice("svc-a-1", "svc-a", port, [{ ip: IPS[1]! }]));
+    await turnout.waitUntil(async () => !(await twoEndpoints()), 3000, "the primary to see one endpoint");
+    await barrier();
+    assert.deepEqual([...await seenOnFreshConnections("shop.test", 12)], [["a2", 12]]);
+  });
+
+  test("TLS certificates from Secrets are served by every worker", async () => {
+    const pem = generateSelfSignedCertificate({ commonName: "secure.test", dnsNames: ["secure.test"] });
+    const expected = new X509Certificate(pem.cert).fingerprint256;
+    await api.client.apply(tlsSecret("secure-tls", pem));
+    await api.client.apply(ingress({ name: "secure", host: "secure.test", paths: [{ path: "/", service: "svc-b", port: 80 }], tls: [{ hosts: ["secure.test"], secretName: "secure-tls" }] }));
+    await turnout.waitUntil(async () => (await presentedCertificate("secure.test")) === expected, 5000, "the certificate on one worker");
+    await barrier();
+    const presented = await Promise.all(Array.from({ length: 8 }, () => presentedCertificate("secure.test")));
+    assert.deepEqual(presented, Array(8).fill(expected));
+  });
+});
+
+describe("a crashed worker", () => {
+  test("is restarted; traffic keeps flowing; the aggregated counters do not go backwards", async () => {
+    const labels = { namespace: "default", ingress: "main", code: "200" };
+    const [victim] = childPids(turnout.pid);
+    assert.ok(victim);
+    const beforeKill = total(await metrics(), "turnout_requests_total", labels);
+    const failures: string[] = [];
+    let stop = false;
+    const loop = async (): Promise<void> => {
+      while (!stop) {
+        // A connection cluster hands to the worker as it dies is never answered (Node's round-robin
+        // hand-off cannot take it back): a short timeout keeps that from stalling the test.
+        const res = await fresh("shop.test", "/", turnout, 1500).catch((error: unknown) => ({ status: 0, body: String(error) }));
+        if (res.status !== 200) failures.push(`${res.status} ${res.body.trim()}`);
+      }
+    };
+    const loops = Array.from({ length: 3 }, loop);
+    await new Promise((r) => setTimeout(r, 100));
+    process.kill(victim, "SIGKILL");
+    await turnout.waitForLog((l) => l.msg === "proxy worker exited unexpectedly; restarting it" && l.pid === victim, 3000);
+    assert.equal((await turnout.admin("/readyz")).status, 200, "the other worker serves meanwhile");
+    await turnout.waitUntil(async () => {
+      const workers = (await turnout.debugRoutes()).workers ?? [];
+      return workers.length === 2 && workers.every((w) => w.pid !== victim && w.listening && w.generation > 0);
+    }, 8000, "a replacement worker");
+    stop = true;
+    await Promise.all(loops);
+    assert.ok(failures.length <= 5, `at most a few requests fail while the worker dies: ${failures.join("; ")}`);
+    assert.equal((await turnout.admin("/readyz")).status, 200);
+    assert.equal(childPids(turnout.pid).length, 2);
+    assert.ok(!childPids(turnout.pid).includes(victim));
+    const after = await Promise.all(Array.from({ length: 20 }, () => fresh("shop.test")));
+    assert.deepEqual(after.map((r) => r.status), Array(20).fill(200));
+    assert.ok(total(await metrics(), "turnout_requests_total", labels) >= beforeKill + 20);
+  });
+});
+
+describe("graceful shutdown", () => {
+  test("SIGTERM: readiness fails at once, every worker finishes its requests, all processes exit, code 0", async () => {
+    const own = await TurnoutProcess.start({ kubeconfig: api.kubeconfigPath, args: ["--workers", "2", "--shutdown-delay", "300ms", "--shutdown-grace", "5s"] });
+    const workers = childPids(own.pid);
+    assert.equal(workers.length, 2);
+    const slow = fleet[2]!;
+    slow.delayMs = 500;
+    try {
+      // Six connections, three on each worker, all in flight when the signal arrives.
+      const inFlight = Array.from({ length: 6 }, () => fresh("slow.test", "/", own));
+      await new Promise((r) => setTimeout(r, 150));
+      own.signal("SIGTERM");
+      await own.waitUntil(async () => (await own.admin("/readyz")).status === 503, 1000, "readiness to fail");
+      assert.deepEqual((await Promise.all(inFlight)).map((r) => r.status), Array(6).fill(200));
+      assert.equal(await own.exited, 0);
+      await own.waitUntil(() => workers.every((pid) => !isAlive(pid)), 2000, "the workers to exit");
+    } finally {
+      slow.delayMs = 0;
+      await own.stop();
+    }
+  });
+});

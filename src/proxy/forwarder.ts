@@ -1,0 +1,112 @@
+// The forwarding engine's contract: what ProxyServer hands over per request, and
+// the rules both engines share (error code per failure, outlier outcome, endpoint
+// choice, the sticky-session cookie). The engines themselves do only the I/O.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
+import type { EndpointLoadTracker } from "../endpoints/endpoint-load.ts";
+import type { Endpoint } from "../endpoints/endpoint.ts";
+import type { AttemptOutcome } from "../health/outlier-detector.ts";
+import type { AffinityPolicy, BackendPolicy, BackendRef, RouteMember } from "../routing/route-table.ts";
+import type { Logger } from "../observability/logger.ts";
+import type { ErrorCode } from "../errors.ts";
+import { affinityId, type BackendPicker } from "./backend-picker.ts";
+import type { ForwardedContext } from "./forward-headers.ts";
+import type { FailureKind } from "./retry-policy.ts";
+
+/** Receives every attempt's outcome (the passive outlier detector). */
+export interface AttemptReporter {
+  report(address: string, backend: BackendRef, outcome: AttemptOutcome, policy: BackendPolicy): void;
+}
+
+/** One client request being forwarded, across its attempts. */
+export interface ForwardRequest {
+  req: IncomingMessage;
+  res: ServerResponse;
+  member: RouteMember;
+  /** The endpoint a valid sticky-session cookie names. */
+  pinned: Endpoint | undefined;
+  secure: boolean;
+  hashKey: string | undefined;
+  /** Addresses already tried; created when the first retry is decided (most requests never retry). */
+  attempted: Set<string> | undefined;
+  retriesLeft: number;
+  /** False when a body may have been streamed upstream. */
+  replayable: boolean;
+  /** What X-Forwarded-* and X-Real-IP say. */
+  forwarded: ForwardedContext;
+  /** The upstream request headers as a flat list, built by the undici engine on the first attempt. */
+  upstreamHeaders: string[] | undefined;
+  /** Time to the response head of the latest attempt, in seconds. */
+  upstreamSeconds?: number;
+}
+
+/** An engine that forwards requests and upgrades to endpoints. */
+export interface Forwarder {
+  /** Starts forwarding a request (picks the endpoint, retries as its policy allows, writes the response). */
+  forward(request: ForwardRequest): void;
+  /** Proxies a WebSocket (or other) upgrade to one endpoint. */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, endpoint: Endpoint, connectTimeoutMs: number): void;
+  /** Closes pooled upstream connections. */
+  close(): void;
+}
+
+export interface ForwarderOptions {
+  picker: BackendPicker;
+  load: EndpointLoadTracker;
+  reporter?: AttemptReporter;
+  logger: Logger;
+  now: () => number;
+}
+
+export const FORWARD_ENGINES = ["undici", "http-proxy"] as const;
+export type ForwardEngine = (typeof FORWARD_ENGINES)[number];
+export const DEFAULT_FORWARD_ENGINE: ForwardEngine = "undici";
+
+/** The engine an environment value names: the default when unset or empty, an error message when unknown. */
+export function parseForwardEngine(value: string | undefined): { ok: true; engine: ForwardEngine } | { ok: false; error: string } {
+  if (value === undefined || value.trim() === "") return { ok: true, engine: DEFAULT_FORWARD_ENGINE };
+  const engine = FORWARD_ENGINES.find((e) => e === value.trim().toLowerCase());
+  if (engine !== undefined) return { ok: true, engine };
+  return { ok: false, error: `TURNOUT_PROXY_ENGINE: unknown forwarding engine "${value}"; expected one of ${FORWARD_ENGINES.join(", ")}` };
+}
+
+/** The documented error a client gets when the last attempt failed this way. */
+export const FAILURE_CODES: Readonly<Record<FailureKind, ErrorCode>> = {
+  connect: "TURNOUT_ERR_UPSTREAM_CONNECT",
+  reset: "TURNOUT_ERR_UPSTREAM_RESET",
+  timeout: "TURNOUT_ERR_UPSTREAM_TIMEOUT",
+  protocol: "TURNOUT_ERR_UPSTREAM_PROTOCOL",
+};
+
+/** What the outlier detector is told about a failed attempt. */
+export const FAILURE_OUTCOMES: Readonly<Record<FailureKind, AttemptOutcome>> = { connect: "connect-failure", reset: "reset", timeout: "timeout", protocol: "reset" };
+
+/**
+ * The endpoint for the next attempt: the sticky-session endpoint if not tried yet,
+ * else the balancer's pick, avoiding those tried. It is the pinned one when it is
+ * `request.pinned` itself.
+ */
+export function nextEndpoint(request: ForwardRequest, picker: BackendPicker): Endpoint | undefined {
+  const { member, attempted, pinned } = request;
+  if (pinned !== undefined && !(attempted?.has(pinned.address) ?? false)) return pinned;
+  return picker.pick(member.backend, member.policy.loadBalance, { hashKey: request.hashKey, attempted: attempted ?? NONE_ATTEMPTED });
+}
+
+/** Records a failed attempt's endpoint and spends one retry, before the next attempt. */
+export function prepareRetry(request: ForwardRequest, failedAddress: string): void {
+  (request.attempted ??= new Set()).add(failedAddress);
+  request.retriesLeft -= 1;
+}
+
+const NONE_ATTEMPTED: ReadonlySet<string> = new Set();
+
+/** The Set-Cookie value that pins later requests to `address` (opaque id, never the address itself). */
+export function affinityCookie(policy: AffinityPolicy, address: string, secure: boolean): string {
+  const maxAge = policy.maxAgeSeconds !== undefined ? `; Max-Age=${policy.maxAgeSeconds}` : "";
+  return `${policy.cookieName}=${affinityId(address)}; Path=/; HttpOnly${secure ? "; Secure" : ""}${maxAge}`;
+}
+
+/** `namespace/name` of the Ingress a member came from, for logs. */
+export function refOf(member: RouteMember): string {
+  return `${member.source.namespace}/${member.source.name}`;
+}

@@ -1,0 +1,72 @@
+// --workers N > 1, the primary: the control plane plus a fleet of proxy workers,
+// kept in step by replication messages (tables, EndpointSlices, Secrets,
+// active-check flags); one /readyz and one /metrics for all of them.
+import type { Config } from "../config/flags.ts";
+import { EndpointRegistry } from "../endpoints/index.ts";
+import { RouteTableHolder } from "../routing/published-table.ts";
+import { DEFAULT_CERTIFICATE_NAME, TlsServer, generateSelfSignedCertificate } from "../tls/index.ts";
+import type { Logger } from "../observability/logger.ts";
+import { ControlPlane } from "./control-plane.ts";
+import { activeCheckChanges, failedActiveChecks, snapshotMessage, tableMessage } from "./replication.ts";
+import { gracefulShutdown } from "./shutdown.ts";
+import type { SnapshotMessage } from "./messages.ts";
+import type { Turnout } from "./turnout.ts";
+import { WorkerFleet } from "./worker-fleet.ts";
+
+export async function runPrimary(config: Readonly<Config>, logger: Logger): Promise<Turnout> {
+  const holder = new RouteTableHolder();
+  const registry = new EndpointRegistry({ logger: logger.child({ component: "endpoints" }) });
+  // One default certificate for every worker: clients must not see it change between connections.
+  const selfSigned = generateSelfSignedCertificate({ commonName: DEFAULT_CERTIFICATE_NAME, now: new Date() });
+  const fleet: WorkerFleet = new WorkerFleet({
+    size: config.workers,
+    logger: logger.child({ component: "workers" }),
+    snapshot: (): SnapshotMessage => snapshotMessage({ selfSigned, published: holder.current, store: control.store, registry }),
+  });
+
+  // Active-check flags are replicated level-triggered: after anything that may change
+  // them, the set failing now is compared with the set last sent (once per tick).
+  let sentFailing = new Set<string>();
+  let syncQueued = false;
+  const syncActiveChecks = (): void => {
+    if (syncQueued) return;
+    syncQueued = true;
+    queueMicrotask(() => {
+      syncQueued = false;
+      const failing = new Set(failedActiveChecks(registry));
+      for (const change of activeCheckChanges(sentFailing, failing)) fleet.broadcast(change);
+      sentFailing = failing;
+    });
+  };
+
+  const control: ControlPlane = new ControlPlane({
+    config,
+    logger,
+    holder,
+    registry,
+    // Never listens: it builds the workers' certificate index once, to report its problems once.
+    certificates: new TlsServer({ defaultSecret: config.defaultSslCertificate, selfSigned }),
+    onPublish: (published) => {
+      fleet.broadcast(tableMessage(published));
+      syncActiveChecks();
+    },
+    notReadyReason: () => fleet.notReadyReason(),
+    endpointMetrics: false,
+    otherMetrics: () => fleet.collectMetrics(),
+    debugExtras: () => ({ workers: fleet.status() }),
+  });
+  control.store.onChange((change) => {
+    const { object } = change;
+    if (object.kind === "EndpointSlice") fleet.broadcast({ type: "slice", change: change.type, slice: object });
+    else if (object.kind === "Secret") fleet.broadcast({ type: "secret", change: change.type, secret: object });
+  });
+  control.healthChecker.onTransition(syncActiveChecks);
+  registry.onChange(syncActiveChecks);
+
+  const admin = await control.listenAdmin();
+  const { http, https } = await fleet.start();
+  logger.info("listening", { http, https, admin, bindAddress: config.bindAddress, mode: config.mode, workers: config.workers });
+  await control.start();
+
+  return gracefulShutdown({ config, logger, control, drainProxy: (graceMs) => fleet.drain(graceMs) });
+}
