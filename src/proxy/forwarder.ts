@@ -11,7 +11,9 @@ import type { Logger } from "../observability/logger.ts";
 import type { ErrorCode } from "../errors.ts";
 import { affinityId, type BackendPicker } from "./backend-picker.ts";
 import type { ForwardedContext } from "./forward-headers.ts";
-import type { FailureKind } from "./retry-policy.ts";
+import { retryAllowed, type AttemptResult, type FailureKind } from "./retry-policy.ts";
+import { publishRetry, publishUpstreamAttempt } from "../observability/events.ts";
+import { sendError } from "./responses.ts";
 
 /** Receives every attempt's outcome (the passive outlier detector). */
 export interface AttemptReporter {
@@ -99,6 +101,32 @@ export function prepareRetry(request: ForwardRequest, failedAddress: string): vo
 }
 
 const NONE_ATTEMPTED: ReadonlySet<string> = new Set();
+
+/** Whether this result may be retried: a replayable request with retries left, nothing sent yet, and retry-on allowing it. */
+export function mayRetry(request: ForwardRequest, result: AttemptResult): boolean {
+  return request.replayable && request.retriesLeft > 0 && !request.res.headersSent && retryAllowed(request.member.policy.retryOn, result, request.req.method);
+}
+
+/**
+ * After an attempt failed with `kind` (its accounting already finished): publish it,
+ * then retry on another endpoint when allowed, else end the client's response with
+ * the documented error (or cut it, when the head was already sent).
+ */
+export function settleFailedAttempt(request: ForwardRequest, endpoint: Endpoint, kind: FailureKind, error: unknown, logger: Logger, retry: () => void): void {
+  publishUpstreamAttempt({ service: request.member.backend.key, endpoint: endpoint.address, outcome: kind });
+  const ref = refOf(request.member);
+  if (request.res.headersSent || request.req.socket.destroyed) {
+    logger.debug("upstream failed mid-response", { ref, endpoint: endpoint.address, kind, error });
+    request.res.destroy();
+    return;
+  }
+  const retrying = mayRetry(request, { failure: kind });
+  logger.warn("upstream request failed", { ref, endpoint: endpoint.address, kind, error, retrying });
+  if (!retrying) return sendError(request.res, FAILURE_CODES[kind]);
+  publishRetry({ service: request.member.backend.key, kind });
+  prepareRetry(request, endpoint.address);
+  retry();
+}
 
 /** The Set-Cookie value that pins later requests to `address` (opaque id, never the address itself). */
 export function affinityCookie(policy: AffinityPolicy, address: string, secure: boolean): string {

@@ -13,9 +13,9 @@ import type { AttemptOutcome } from "../health/outlier-detector.ts";
 import type { Endpoint } from "../endpoints/endpoint.ts";
 import { publishRetry, publishUpstreamAttempt } from "../observability/events.ts";
 import { setForwardedHeaders, stripHopByHop } from "./forward-headers.ts";
-import { FAILURE_CODES, FAILURE_OUTCOMES, affinityCookie, nextEndpoint, prepareRetry, refOf } from "./forwarder.ts";
+import { FAILURE_OUTCOMES, affinityCookie, mayRetry, nextEndpoint, prepareRetry, refOf, settleFailedAttempt } from "./forwarder.ts";
 import type { ForwardRequest, Forwarder, ForwarderOptions } from "./forwarder.ts";
-import { failureKind, isIdempotent, retryAllowed, type AttemptResult, type FailureKind } from "./retry-policy.ts";
+import { failureKind, isIdempotent, type FailureKind } from "./retry-policy.ts";
 import { sendError } from "./responses.ts";
 import { tunnelUpgrade } from "./upgrade-tunnel.ts";
 
@@ -123,7 +123,7 @@ export class HttpProxyForwarder implements Forwarder {
     if (attempt) {
       const { request } = attempt;
       request.upstreamSeconds = (this.#o.now() - attempt.started) / 1000;
-      if (status >= 500 && this.#mayRetry(request, { status })) {
+      if (status >= 500 && mayRetry(request, { status })) {
         this.#finish(attempt, "5xx");
         publishRetry({ service: request.member.backend.key, kind: "5xx" });
         this.#o.logger.warn("upstream answered with a server error; retrying", { ref: refOf(request.member), endpoint: attempt.endpoint.address, status });
@@ -151,9 +151,6 @@ export class HttpProxyForwarder implements Forwarder {
     proxyRes.pipe(res);
   }
 
-  #mayRetry(request: ForwardRequest, result: AttemptResult): boolean {
-    return request.replayable && request.retriesLeft > 0 && !request.res.headersSent && retryAllowed(request.member.policy.retryOn, result, request.req.method);
-  }
 
   #onError(attempt: Attempt, error: NodeJS.ErrnoException): void {
     const { request, endpoint } = attempt;
@@ -164,18 +161,6 @@ export class HttpProxyForwarder implements Forwarder {
     const classified = failureKind(error);
     const kind: FailureKind = classified === "reset" && attempt.reusedSocket && isIdempotent(request.req.method) ? "connect" : classified;
     this.#finish(attempt, FAILURE_OUTCOMES[kind]);
-    publishUpstreamAttempt({ service: request.member.backend.key, endpoint: endpoint.address, outcome: kind });
-    const ref = refOf(request.member);
-    if (request.res.headersSent || request.req.socket.destroyed) {
-      logger.debug("upstream failed mid-response", { ref, endpoint: endpoint.address, kind, error });
-      request.res.destroy();
-      return;
-    }
-    const retrying = this.#mayRetry(request, { failure: kind });
-    logger.warn("upstream request failed", { ref, endpoint: endpoint.address, kind, error, retrying });
-    if (!retrying) return sendError(request.res, FAILURE_CODES[kind]);
-    publishRetry({ service: request.member.backend.key, kind });
-    prepareRetry(request, endpoint.address);
-    this.forward(request);
+    settleFailedAttempt(request, endpoint, kind, error, logger, () => this.forward(request));
   }
 }

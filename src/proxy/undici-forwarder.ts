@@ -11,11 +11,11 @@ import type { Endpoint } from "../endpoints/endpoint.ts";
 import type { AttemptOutcome } from "../health/outlier-detector.ts";
 import { publishRetry, publishUpstreamAttempt } from "../observability/events.ts";
 import { endToEndHeaderList, upstreamHeaderList } from "./forward-headers.ts";
-import { FAILURE_CODES, FAILURE_OUTCOMES, affinityCookie, nextEndpoint, prepareRetry, refOf } from "./forwarder.ts";
+import { FAILURE_OUTCOMES, affinityCookie, mayRetry, nextEndpoint, prepareRetry, refOf, settleFailedAttempt } from "./forwarder.ts";
 import type { ForwardRequest, Forwarder, ForwarderOptions } from "./forwarder.ts";
 import { sendError } from "./responses.ts";
-import { failureKind, isIdempotent, retryAllowed } from "./retry-policy.ts";
-import type { AttemptResult, FailureKind } from "./retry-policy.ts";
+import { failureKind, isIdempotent } from "./retry-policy.ts";
+import type { FailureKind } from "./retry-policy.ts";
 import { tunnelUpgrade } from "./upgrade-tunnel.ts";
 import { UpstreamPools, connectionHadReadBytes } from "./upstream-pools.ts";
 
@@ -91,7 +91,7 @@ export class UndiciForwarder implements Forwarder {
     const { request, endpoint } = attempt;
     const { member } = request;
     request.upstreamSeconds = (this.#o.now() - attempt.started) / 1000;
-    if (status >= 500 && this.#mayRetry(request, { status })) {
+    if (status >= 500 && mayRetry(request, { status })) {
       this.finish(attempt, "5xx");
       publishRetry({ service: member.backend.key, kind: "5xx" });
       this.#o.logger.warn("upstream answered with a server error; retrying", { ref: refOf(member), endpoint: endpoint.address, status });
@@ -129,23 +129,9 @@ export class UndiciForwarder implements Forwarder {
     const kind: FailureKind =
       classified === "reset" && !attempt.responseStarted && isIdempotent(request.req.method) && connectionHadReadBytes(error) ? "connect" : classified;
     this.finish(attempt, FAILURE_OUTCOMES[kind]);
-    publishUpstreamAttempt({ service: request.member.backend.key, endpoint: endpoint.address, outcome: kind });
-    if (request.res.headersSent || request.req.socket.destroyed) {
-      logger.debug("upstream failed mid-response", { ref, endpoint: endpoint.address, kind, error });
-      request.res.destroy();
-      return;
-    }
-    const retrying = this.#mayRetry(request, { failure: kind });
-    logger.warn("upstream request failed", { ref, endpoint: endpoint.address, kind, error, retrying });
-    if (!retrying) return sendError(request.res, FAILURE_CODES[kind]);
-    publishRetry({ service: request.member.backend.key, kind });
-    prepareRetry(request, endpoint.address);
-    this.forward(request);
+    settleFailedAttempt(request, endpoint, kind, error, logger, () => this.forward(request));
   }
 
-  #mayRetry(request: ForwardRequest, result: AttemptResult): boolean {
-    return request.replayable && request.retriesLeft > 0 && !request.res.headersSent && retryAllowed(request.member.policy.retryOn, result, request.req.method);
-  }
 }
 
 /** One attempt: the undici dispatch handler that writes the upstream's response into the client's. */
