@@ -5,7 +5,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { startKubeApiServer } from "./kube-api-server/harness.ts";
 import type { KubeApiServerHandle } from "./kube-api-server/harness.ts";
-import { TurnoutProcess } from "./support/turnout-process.ts";
+import { TurnoutProcess, answeredBy } from "./support/turnout-process.ts";
 import { startEchoFleet } from "./support/echo-upstream.ts";
 import type { EchoUpstream } from "./support/echo-upstream.ts";
 import { endpointSlice, ingress, ingressClass, service } from "./support/objects.ts";
@@ -16,8 +16,7 @@ let turnout: TurnoutProcess;
 let port: number;
 
 async function upstreamOf(host: string, path: string, headers: Record<string, string> = {}): Promise<string> {
-  const res = await turnout.request(host, path, { headers });
-  return res.status === 200 ? (JSON.parse(res.body) as { upstream: string }).upstream : `status ${res.status}`;
+  return answeredBy(await turnout.request(host, path, { headers }));
 }
 
 async function eventually(host: string, path: string, expected: string, timeoutMs = 3000): Promise<void> {

@@ -6,7 +6,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { dump } from "js-yaml";
-import { TurnoutProcess } from "./support/turnout-process.ts";
+import { TurnoutProcess, answeredBy } from "./support/turnout-process.ts";
 import { startEchoFleet } from "./support/echo-upstream.ts";
 import type { EchoUpstream } from "./support/echo-upstream.ts";
 import { endpointSlice, ingress, ingressClass, service } from "./support/objects.ts";
@@ -21,8 +21,7 @@ function yaml(...docs: Manifest[]): string {
 }
 
 async function upstreamOf(host: string, path: string): Promise<string> {
-  const res = await turnout.request(host, path);
-  return res.status === 200 ? (JSON.parse(res.body) as { upstream: string }).upstream : `status ${res.status}`;
+  return answeredBy(await turnout.request(host, path));
 }
 
 before(async () => {

@@ -5,7 +5,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { startKubeApiServer } from "./kube-api-server/harness.ts";
 import type { KubeApiServerHandle } from "./kube-api-server/harness.ts";
-import { TurnoutProcess, sleep } from "./support/turnout-process.ts";
+import { TurnoutProcess, sleep, answeredBy } from "./support/turnout-process.ts";
 import { startEchoFleet } from "./support/echo-upstream.ts";
 import type { EchoUpstream } from "./support/echo-upstream.ts";
 import { endpointSlice, ingress, ingressClass, service } from "./support/objects.ts";
@@ -18,8 +18,7 @@ let port: number;
 const IPS = ["127.0.0.41", "127.0.0.42", "127.0.0.43", "127.0.0.44", "127.0.0.45"];
 
 async function upstreamOf(host: string): Promise<string> {
-  const res = await turnout.request(host, "/");
-  return res.status === 200 ? (JSON.parse(res.body) as { upstream: string }).upstream : `status ${res.status}`;
+  return answeredBy(await turnout.request(host, "/"));
 }
 
 /** Runs `concurrency` request loops against `host` until `stop()` resolves; returns every non-200 answer. */

@@ -5,7 +5,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { startKubeApiServer } from "./kube-api-server/harness.ts";
 import type { KubeApiServerHandle } from "./kube-api-server/harness.ts";
-import { TurnoutProcess } from "./support/turnout-process.ts";
+import { TurnoutProcess, answeredBy } from "./support/turnout-process.ts";
 import { startEchoFleet } from "./support/echo-upstream.ts";
 import type { EchoUpstream } from "./support/echo-upstream.ts";
 import { endpointSlice, ingress, ingressClass, service } from "./support/objects.ts";
@@ -18,8 +18,7 @@ let port: number;
 const IPS = ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6"];
 
 async function upstreamOf(host: string, path: string, headers: Record<string, string> = {}): Promise<string> {
-  const res = await turnout.request(host, path, { headers });
-  return res.status === 200 ? (JSON.parse(res.body) as { upstream: string }).upstream : `status ${res.status}`;
+  return answeredBy(await turnout.request(host, path, { headers }));
 }
 
 /** Sends `total` requests, `concurrency` at a time; counts answers by upstream. */

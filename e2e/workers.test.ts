@@ -9,7 +9,7 @@ import { X509Certificate } from "node:crypto";
 import { connect } from "node:tls";
 import { startKubeApiServer } from "./kube-api-server/harness.ts";
 import type { KubeApiServerHandle } from "./kube-api-server/harness.ts";
-import { TurnoutProcess, httpRequest } from "./support/turnout-process.ts";
+import { TurnoutProcess, httpRequest, answeredBy } from "./support/turnout-process.ts";
 import type { HttpResult } from "./support/turnout-process.ts";
 import { startEchoFleet } from "./support/echo-upstream.ts";
 import type { EchoUpstream } from "./support/echo-upstream.ts";
@@ -53,8 +53,7 @@ function fresh(host: string, path = "/", to: TurnoutProcess = turnout, timeoutMs
 }
 
 async function upstreamOf(host: string, path = "/"): Promise<string> {
-  const res = await fresh(host, path);
-  return res.status === 200 ? (JSON.parse(res.body) as { upstream: string }).upstream : `status ${res.status}`;
+  return answeredBy(await fresh(host, path));
 }
 
 /** What `count` fresh connections see, as "answer x times". */

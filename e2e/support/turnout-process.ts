@@ -146,6 +146,11 @@ export interface DebugRoutes {
   workers?: { worker: number; pid: number; listening: boolean; generation: number }[];
 }
 
+/** Which echo upstream answered (its name), or `status N` when turnout answered itself. */
+export function answeredBy(res: HttpResult): string {
+  return res.status === 200 ? (JSON.parse(res.body) as { upstream: string }).upstream : `status ${res.status}`;
+}
+
 export function httpRequest(options: {
   port: number;
   host?: string;
