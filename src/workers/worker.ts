@@ -84,8 +84,8 @@ export function runWorker(config: Readonly<Config>, baseLogger: Logger): Promise
           return serving.replica.apply(message);
       }
     });
-    // No handler for the primary going away: node:cluster ends a worker whose channel
-    // closes unexpectedly, and the listening sockets were the primary's anyway.
+    // No handler for the primary going away: node:cluster ends a worker at once when its
+    // channel closes unexpectedly (it would serve a table nobody updates).
     send({ type: "hello" });
   });
 }
