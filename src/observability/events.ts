@@ -163,49 +163,25 @@ export const channels = {
   connection: diagnosticsChannel.channel("turnout:connection"),
 } as const;
 
-export function publishRequestEnd(event: RequestEndEvent): void {
-  if (channels.requestEnd.hasSubscribers) channels.requestEnd.publish(event);
+/** A typed publish function for one channel; it does nothing while nobody listens. */
+function publisher<K extends TurnoutEventName>(name: K): (event: TurnoutEvents[K]) => void {
+  const channel = diagnosticsChannel.channel(name);
+  return (event) => {
+    if (channel.hasSubscribers) channel.publish(event);
+  };
 }
 
-export function publishUpstreamAttempt(event: UpstreamAttemptEvent): void {
-  if (channels.upstreamAttempt.hasSubscribers) channels.upstreamAttempt.publish(event);
-}
-
-export function publishRetry(event: RetryEvent): void {
-  if (channels.retry.hasSubscribers) channels.retry.publish(event);
-}
-
-export function publishRebuild(event: RebuildEvent): void {
-  if (channels.rebuild.hasSubscribers) channels.rebuild.publish(event);
-}
-
-export function publishWatchRestart(event: WatchRestartEvent): void {
-  if (channels.watchRestart.hasSubscribers) channels.watchRestart.publish(event);
-}
-
-export function publishApiError(event: ApiErrorEvent): void {
-  if (channels.apiError.hasSubscribers) channels.apiError.publish(event);
-}
-
-export function publishSync(event: SyncEvent): void {
-  if (channels.sync.hasSubscribers) channels.sync.publish(event);
-}
-
-export function publishEndpointHealth(event: EndpointHealthEvent): void {
-  if (channels.endpointHealth.hasSubscribers) channels.endpointHealth.publish(event);
-}
-
-export function publishEjection(event: EjectionEvent): void {
-  if (channels.ejection.hasSubscribers) channels.ejection.publish(event);
-}
-
-export function publishPanic(event: PanicEvent): void {
-  if (channels.panic.hasSubscribers) channels.panic.publish(event);
-}
-
-export function publishConnection(event: ConnectionEvent): void {
-  if (channels.connection.hasSubscribers) channels.connection.publish(event);
-}
+export const publishRequestEnd = publisher("turnout:request:end");
+export const publishUpstreamAttempt = publisher("turnout:upstream:attempt");
+export const publishRetry = publisher("turnout:retry");
+export const publishRebuild = publisher("turnout:rebuild");
+export const publishWatchRestart = publisher("turnout:watch:restart");
+export const publishApiError = publisher("turnout:api:error");
+export const publishSync = publisher("turnout:sync");
+export const publishEndpointHealth = publisher("turnout:endpoint:health");
+export const publishEjection = publisher("turnout:ejection");
+export const publishPanic = publisher("turnout:panic");
+export const publishConnection = publisher("turnout:connection");
 
 /**
  * Subscribes a typed handler; returns the function that unsubscribes it.

@@ -9,11 +9,11 @@ import type { TranslateSettings } from "../store/snapshot.ts";
 import { buildRouteTable } from "../translate/index.ts";
 import { routeTableFingerprint } from "../routing/index.ts";
 import type { RouteTableHolder, PublishedTable } from "../routing/published-table.ts";
-import type { TranslationResult } from "../routing/route-table.ts";
+import type { RouteTable, TranslationResult } from "../routing/route-table.ts";
 import type { EndpointRegistry } from "../endpoints/endpoint-registry.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { DiagnosticReporter } from "./diagnostic-reporter.ts";
-import { publishRebuild } from "../observability/events.ts";
+import { channels, publishRebuild } from "../observability/events.ts";
 
 export interface Timers {
   now(): number;
@@ -123,6 +123,22 @@ export class Reconciler {
     }, wait);
   }
 
+  #publishRebuild(table: RouteTable, generation: number, changed: boolean, durationMs: number, dirtySince: number | undefined): void {
+    let routes = table.defaultBackend ? 1 : 0;
+    for (const host of [...table.exactHosts.values(), ...table.wildcardHosts.values(), ...(table.anyHost ? [table.anyHost] : [])]) {
+      routes += host.exact.size + host.prefix.size + (host.fallback ? 1 : 0);
+    }
+    publishRebuild({
+      result: changed ? "published" : "unchanged",
+      durationSeconds: durationMs / 1000,
+      generation,
+      routes,
+      backends: table.backends.length,
+      endpoints: table.backends.reduce((sum, b) => sum + this.#o.registry.endpointSet(b).all.length, 0),
+      ...(changed && dirtySince !== undefined ? { applyLatencySeconds: (this.#o.timers.now() - dirtySince) / 1000 } : {}),
+    });
+  }
+
   /** `dirtySince`: when the first change this rebuild includes was seen (for the apply-latency metric). */
   #rebuild(dirtySince?: number): RebuildOutcome {
     const { store, settings, holder, timers, logger, diagnostics } = this.#o;
@@ -152,20 +168,8 @@ export class Reconciler {
         durationMs: Math.round(durationMs * 10) / 10,
       });
     }
-    const table = result.table;
-    let routes = table.defaultBackend ? 1 : 0;
-    for (const host of [...table.exactHosts.values(), ...table.wildcardHosts.values(), ...(table.anyHost ? [table.anyHost] : [])]) {
-      routes += host.exact.size + host.prefix.size + (host.fallback ? 1 : 0);
-    }
-    publishRebuild({
-      result: changed ? "published" : "unchanged",
-      durationSeconds: durationMs / 1000,
-      generation: published.generation,
-      routes,
-      backends: table.backends.length,
-      endpoints: table.backends.reduce((sum, b) => sum + this.#o.registry.endpointSet(b).all.length, 0),
-      ...(changed && dirtySince !== undefined ? { applyLatencySeconds: (timers.now() - dirtySince) / 1000 } : {}),
-    });
+    // Counting routes and endpoints is work only the metrics need.
+    if (channels.rebuild.hasSubscribers) this.#publishRebuild(result.table, published.generation, changed, durationMs, dirtySince);
     const outcome: RebuildOutcome = { result, published, changed, durationMs };
     this.#o.onRebuild?.(outcome);
     return outcome;

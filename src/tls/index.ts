@@ -8,5 +8,5 @@ export { SECURE_OPTIONS, isExpired, loadCertificate, loadTlsSecret } from "./ser
 export type { CertificatePem, SelfSignedOptions } from "./self-signed.ts";
 export { DEFAULT_CERTIFICATE_NAME, generateSelfSignedCertificate } from "./self-signed.ts";
 export type { TlsServerOptions, TlsUpdate } from "./tls-server.ts";
-export { TlsServer, createHttpsServer } from "./tls-server.ts";
+export { TlsServer } from "./tls-server.ts";
 export { HTTPS_REDIRECT_STATUS, httpsRedirectLocation } from "./https-redirect.ts";

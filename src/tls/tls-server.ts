@@ -125,6 +125,3 @@ export class TlsServer {
   }
 }
 
-export function createHttpsServer(options: TlsServerOptions = {}): TlsServer {
-  return new TlsServer(options);
-}
