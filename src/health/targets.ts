@@ -2,7 +2,7 @@
 // from the health-check policies of the routes in a RouteTable and the registry's
 // current endpoints. Pure apart from reading the registry.
 import type { EndpointRegistry } from "../endpoints/endpoint-registry.ts";
-import type { BackendRef, HealthCheckPolicy, RouteGroup, RouteTable } from "../routing/route-table.ts";
+import type { BackendRef, HealthCheckPolicy, HostRoutes, RouteGroup, RouteTable } from "../routing/route-table.ts";
 
 /** One endpoint to probe. */
 export interface HealthCheckTarget {
@@ -29,15 +29,11 @@ interface BackendCheck {
 
 /** Per table: backend key -> the check settings to use (the table is immutable, so this is computed once). */
 const checksByTable = new WeakMap<RouteTable, readonly BackendCheck[]>();
+/** Per host, the same; successive tables share the routes of unchanged hosts. */
+const checksByHost = new WeakMap<HostRoutes, readonly BackendCheck[]>();
 
-function* groupsOf(table: RouteTable): Generator<RouteGroup> {
-  const hosts = [...table.exactHosts.values(), ...table.wildcardHosts.values(), ...(table.anyHost ? [table.anyHost] : [])];
-  for (const host of hosts) {
-    yield* host.exact.values();
-    yield* host.prefix.values();
-    if (host.fallback) yield host.fallback;
-  }
-  if (table.defaultBackend) yield table.defaultBackend;
+function groupsOfHost(host: HostRoutes): RouteGroup[] {
+  return [...host.exact.values(), ...host.prefix.values(), ...(host.fallback ? [host.fallback] : [])];
 }
 
 /**
@@ -62,23 +58,46 @@ function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** For each backend the groups health-check, the winning settings among them, unsorted. */
+function winningChecks(groups: Iterable<RouteGroup | BackendCheck>): Map<string, BackendCheck> {
+  const byKey = new Map<string, BackendCheck>();
+  const consider = (candidate: BackendCheck): void => {
+    const key = candidate.backend.key;
+    const current = byKey.get(key);
+    if (!current || compareHealthChecks({ ...candidate.check, backendKey: key }, { ...current.check, backendKey: key }) < 0) {
+      byKey.set(key, candidate);
+    }
+  };
+  for (const item of groups) {
+    if ("check" in item) {
+      consider(item);
+      continue;
+    }
+    for (const member of [...item.conditioned, ...item.weighted]) {
+      if (member.policy.healthCheck) consider({ backend: member.backend, check: member.policy.healthCheck });
+    }
+  }
+  return byKey;
+}
+
+function hostChecks(host: HostRoutes): readonly BackendCheck[] {
+  let checks = checksByHost.get(host);
+  if (!checks) {
+    checks = [...winningChecks(groupsOfHost(host)).values()];
+    checksByHost.set(host, checks);
+  }
+  return checks;
+}
+
 /** Pure. For each backend some route health-checks, the winning settings among its routes. */
 export function backendHealthChecks(table: RouteTable): readonly BackendCheck[] {
   const cached = checksByTable.get(table);
   if (cached) return cached;
-  const byKey = new Map<string, BackendCheck>();
-  for (const group of groupsOf(table)) {
-    for (const member of [...group.conditioned, ...group.weighted]) {
-      const check = member.policy.healthCheck;
-      if (!check) continue;
-      const current = byKey.get(member.backend.key);
-      const key = member.backend.key;
-      if (!current || compareHealthChecks({ ...check, backendKey: key }, { ...current.check, backendKey: key }) < 0) {
-        byKey.set(key, { backend: member.backend, check });
-      }
-    }
-  }
-  const result = Object.freeze([...byKey.values()].sort((a, b) => compareStrings(a.backend.key, b.backend.key)));
+  const candidates: (RouteGroup | BackendCheck)[] = [];
+  const hosts = [...table.exactHosts.values(), ...table.wildcardHosts.values(), ...(table.anyHost ? [table.anyHost] : [])];
+  for (const host of hosts) candidates.push(...hostChecks(host));
+  if (table.defaultBackend) candidates.push(table.defaultBackend);
+  const result = Object.freeze([...winningChecks(candidates).values()].sort((a, b) => compareStrings(a.backend.key, b.backend.key)));
   checksByTable.set(table, result);
   return result;
 }

@@ -1,5 +1,6 @@
-// Reconciler: nothing before sync, bursts coalesced, identical tables not
-// republished, endpoint churn never rebuilding routes (with an injected clock).
+// Reconciler: nothing before sync, a lone change applied at once, bursts coalesced
+// in proportion to rebuild cost, identical tables not republished, endpoint churn
+// never rebuilding routes (with an injected clock).
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { ClusterStore } from "../store/cluster-store.ts";
@@ -56,7 +57,8 @@ const slice = (rv: string, ips: string[]): EndpointSlice => ({
   endpoints: ips.map((ip) => ({ addresses: [ip], conditions: { ready: true, serving: true, terminating: false } })),
 });
 
-function setup(): { store: ClusterStore; registry: EndpointRegistry; holder: RouteTableHolder; reconciler: Reconciler; timers: FakeTimers } {
+/** `rebuildCostMs`: how much clock time each rebuild takes. */
+function setup(rebuildCostMs = 0): { store: ClusterStore; registry: EndpointRegistry; holder: RouteTableHolder; reconciler: Reconciler; timers: FakeTimers } {
   const timers = new FakeTimers();
   const store = new ClusterStore();
   const registry = new EndpointRegistry();
@@ -70,8 +72,12 @@ function setup(): { store: ClusterStore; registry: EndpointRegistry; holder: Rou
     timers,
     diagnostics: new DiagnosticReporter(logger),
     settings: { ingressClass: "turnout", controllerName: "turnout.dev/ingress-controller", watchIngressWithoutClass: true },
-    holdoffMs: 50,
-    maxDelayMs: 500,
+    holdoffMs: 5,
+    costFactor: 2,
+    maxPauseMs: 500,
+    onRebuild: () => {
+      timers.time += rebuildCostMs;
+    },
   });
   store.upsert(svc("web"));
   return { store, registry, holder, reconciler, timers };
@@ -88,8 +94,8 @@ describe("Reconciler", () => {
     assert.ok(holder.current?.table.exactHosts.has("a.test"));
   });
 
-  test("a burst of 1,000 changes causes a handful of rebuilds, and the last state wins", () => {
-    const { store, holder, reconciler, timers } = setup();
+  test("a burst of 1,000 changes is coalesced into few rebuilds (at most 1/3 of the time rebuilding), and the last state wins", () => {
+    const { store, holder, reconciler, timers } = setup(20);
     reconciler.markSynced();
     const before = reconciler.rebuilds;
     for (let i = 0; i < 1000; i++) {
@@ -98,19 +104,37 @@ describe("Reconciler", () => {
     }
     timers.advance(1000);
     const rebuilds = reconciler.rebuilds - before;
-    assert.ok(rebuilds >= 2 && rebuilds <= 6, `${rebuilds} rebuilds for 1,000 events over 2 s (max delay 500 ms)`);
+    // Each rebuild costs 20 ms and is followed by a 40 ms pause: about 2 s / 60 ms.
+    assert.ok(rebuilds >= 28 && rebuilds <= 36, `${rebuilds} rebuilds for 1,000 events over 2 s`);
     assert.ok(holder.current?.table.exactHosts.has("host-999.test"));
     assert.equal(holder.current?.table.exactHosts.size, 100);
   });
 
-  test("a quiet change is built after the hold-off", () => {
-    const { store, holder, reconciler, timers } = setup();
+  test("a quiet change is built after the 5 ms hold-off", () => {
+    const { store, holder, reconciler, timers } = setup(1);
     reconciler.markSynced();
+    timers.advance(1000);
     store.upsert(ing("a", "a.test", "2"));
-    timers.advance(49);
+    timers.advance(4);
     assert.equal(holder.current?.table.exactHosts.has("a.test"), false);
     timers.advance(1);
     assert.equal(holder.current?.table.exactHosts.has("a.test"), true);
+  });
+
+  test("a change right after a cheap rebuild waits only the hold-off; after a costly one, twice its cost", () => {
+    const cheap = setup(1);
+    cheap.reconciler.markSynced();
+    cheap.store.upsert(ing("a", "a.test", "2"));
+    cheap.timers.advance(5);
+    assert.equal(cheap.holder.current?.table.exactHosts.has("a.test"), true);
+
+    const costly = setup(100);
+    costly.reconciler.markSynced(); // ends at t = 100 ms: no rebuild before t = 300 ms
+    costly.store.upsert(ing("a", "a.test", "2"));
+    costly.timers.advance(199);
+    assert.equal(costly.holder.current?.table.exactHosts.has("a.test"), false);
+    costly.timers.advance(1);
+    assert.equal(costly.holder.current?.table.exactHosts.has("a.test"), true);
   });
 
   test("a rebuild that changes nothing is not republished", () => {
@@ -122,6 +146,28 @@ describe("Reconciler", () => {
     timers.advance(100);
     assert.equal(reconciler.rebuilds, 2);
     assert.equal(holder.current?.generation, 1);
+  });
+
+  test("an invalid edit keeps the last accepted version, also of an Ingress that became ours through a later IngressClass", () => {
+    const { store, holder, reconciler, timers } = setup();
+    const classed = (rv: string, annotations: Record<string, string>): Ingress => ({
+      ...ing("late", "late.test", rv),
+      ingressClassName: "late",
+      meta: { ...meta("late", rv), annotations },
+    });
+    store.upsert(ing("a", "a.test"));
+    store.upsert(classed("1", {}));
+    reconciler.markSynced();
+    assert.equal(holder.current?.table.exactHosts.has("late.test"), false, "class late is not ours yet");
+    store.upsert({ kind: "IngressClass", meta: meta("late"), controller: "turnout.dev/ingress-controller" });
+    timers.advance(100);
+    assert.equal(holder.current?.table.exactHosts.has("late.test"), true);
+
+    store.upsert(classed("2", { "turnout.dev/weight": "lots" }));
+    store.upsert({ ...ing("a", "a.test", "2"), meta: { ...meta("a", "2"), annotations: { "turnout.dev/load-balance": "fastest" } } });
+    timers.advance(100);
+    assert.equal(holder.current?.table.exactHosts.has("late.test"), true, "still served by its last accepted version");
+    assert.equal(holder.current?.table.exactHosts.has("a.test"), true, "still served by its last accepted version");
   });
 
   test("EndpointSlice changes update the registry without any rebuild", () => {

@@ -1,13 +1,15 @@
-// Reconciler: level-triggered, debounced rebuilds of the route table. Store
-// changes mark it dirty; a hold-off timer with a maximum delay coalesces bursts;
-// nothing is published before every source has synced; an identical table is
-// not republished. EndpointSlice changes go to the EndpointRegistry only.
+// Reconciler: level-triggered, throttled rebuilds of the route table. Store
+// changes mark it dirty; a short hold-off gathers changes that arrive together, and
+// the pause after each rebuild grows with its cost, so bursts coalesce while a lone
+// change is applied at once. Nothing is published before every source has synced;
+// an identical table is not republished. EndpointSlice changes go to the
+// EndpointRegistry only. Translation reuses unchanged Ingresses and hosts.
 import type { ClusterStore, StoreChange } from "../store/cluster-store.ts";
 import type { Ingress } from "../store/objects.ts";
 import { objectKey } from "../store/objects.ts";
 import type { TranslateSettings } from "../store/snapshot.ts";
-import { buildRouteTable } from "../translate/index.ts";
-import { routeTableFingerprint } from "../routing/index.ts";
+import { buildRouteTable, TranslationCache } from "../translate/index.ts";
+import { routeTablesEqual } from "../routing/index.ts";
 import type { RouteTableHolder, PublishedTable } from "../routing/published-table.ts";
 import type { RouteTable, TranslationResult } from "../routing/route-table.ts";
 import type { EndpointRegistry } from "../endpoints/endpoint-registry.ts";
@@ -22,10 +24,25 @@ export interface Timers {
 }
 
 export const realTimers: Timers = {
-  now: () => Date.now(),
+  // Epoch milliseconds with sub-millisecond resolution: rebuild costs are often below 1 ms.
+  now: () => performance.timeOrigin + performance.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
+
+/** Binary search in code-unit sorted strings. */
+function includesSorted(sorted: readonly string[], key: string): boolean {
+  let low = 0;
+  let high = sorted.length - 1;
+  while (low <= high) {
+    const middle = (low + high) >>> 1;
+    const value = sorted[middle] as string;
+    if (value === key) return true;
+    if (value < key) low = middle + 1;
+    else high = middle - 1;
+  }
+  return false;
+}
 
 export interface RebuildOutcome {
   result: TranslationResult;
@@ -42,10 +59,12 @@ export interface ReconcilerOptions {
   settings: TranslateSettings;
   logger: Logger;
   diagnostics: DiagnosticReporter;
-  /** Wait this long after the last change before rebuilding. */
+  /** Wait this long after the first change, to take in changes arriving with it. */
   holdoffMs?: number;
-  /** But never longer than this after the first unbuilt change. */
-  maxDelayMs?: number;
+  /** After a rebuild, wait this many times its cost before the next (rebuilds take at most 1/(1+n) of the time). */
+  costFactor?: number;
+  /** The pause after a rebuild never exceeds this. */
+  maxPauseMs?: number;
   timers?: Timers;
   onRebuild?: (outcome: RebuildOutcome) => void;
 }
@@ -55,12 +74,16 @@ export class Reconciler {
   #synced = false;
   #dirtySince: number | undefined;
   #timer: unknown;
-  #fingerprint: string | undefined;
+  /** No rebuild starts before this (epoch ms): the pause after the last one. */
+  #pausedUntil = 0;
   #lastAccepted = new Map<string, Ingress>();
+  /** Ingresses changed since the last rebuild; undefined: look at all (first rebuild, IngressClass change). */
+  #changedIngresses: Set<string> | undefined;
+  readonly #cache = new TranslationCache();
   #rebuilds = 0;
 
   constructor(options: ReconcilerOptions) {
-    this.#o = { holdoffMs: 50, maxDelayMs: 500, timers: realTimers, ...options };
+    this.#o = { holdoffMs: 5, costFactor: 2, maxPauseMs: 500, timers: realTimers, ...options };
     options.store.onChange((change) => this.#onStoreChange(change));
   }
 
@@ -102,19 +125,22 @@ export class Reconciler {
       else this.#o.registry.deleteSlice(change.object);
       return;
     }
-    if (change.type === "delete" && change.object.kind === "Ingress") {
-      this.#lastAccepted.delete(objectKey(change.object.meta));
+    if (change.object.kind === "Ingress") {
+      const key = objectKey(change.object.meta);
+      if (change.type === "delete") this.#lastAccepted.delete(key);
+      this.#changedIngresses?.add(key);
+    } else if (change.object.kind === "IngressClass") {
+      this.#changedIngresses = undefined;
     }
     this.#markDirty();
   }
 
   #markDirty(): void {
-    if (!this.#synced) return;
-    const { timers, holdoffMs, maxDelayMs } = this.#o;
+    if (!this.#synced || this.#timer !== undefined) return;
+    const { timers, holdoffMs } = this.#o;
     const now = timers.now();
     this.#dirtySince ??= now;
-    if (this.#timer !== undefined) timers.clearTimeout(this.#timer);
-    const wait = Math.max(0, Math.min(holdoffMs, this.#dirtySince + maxDelayMs - now));
+    const wait = Math.max(holdoffMs, this.#pausedUntil - now);
     this.#timer = timers.setTimeout(() => {
       const since = this.#dirtySince;
       this.#timer = undefined;
@@ -139,26 +165,30 @@ export class Reconciler {
     });
   }
 
+  /** Keeps the current version of every accepted Ingress that may have changed, for when a later version is invalid. */
+  #rememberAccepted(accepted: readonly string[]): void {
+    const remember = (key: string): void => {
+      const [namespace = "", name = ""] = key.split("/");
+      const ingress = this.#o.store.get("Ingress", namespace, name);
+      if (ingress) this.#lastAccepted.set(key, ingress);
+    };
+    if (this.#changedIngresses === undefined) accepted.forEach(remember);
+    else for (const key of this.#changedIngresses) if (includesSorted(accepted, key)) remember(key);
+    this.#changedIngresses = new Set();
+  }
+
   /** `dirtySince`: when the first change this rebuild includes was seen (for the apply-latency metric). */
   #rebuild(dirtySince?: number): RebuildOutcome {
     const { store, settings, holder, timers, logger, diagnostics } = this.#o;
-    const started = performance.now();
+    const started = timers.now();
     this.#rebuilds += 1;
-    const result = buildRouteTable(store.snapshot(settings, this.#lastAccepted));
-    for (const key of result.accepted) {
-      const [namespace = "", name = ""] = key.split("/");
-      const ingress = store.get("Ingress", namespace, name);
-      if (ingress) this.#lastAccepted.set(key, ingress);
-    }
-    const fingerprint = routeTableFingerprint(result.table);
-    const changed = fingerprint !== this.#fingerprint || holder.current === undefined;
-    let published = holder.current;
-    if (changed || published === undefined) {
-      published = holder.publish(result.table, timers.now());
-      this.#fingerprint = fingerprint;
-    }
+    const result = buildRouteTable(store.snapshot(settings, this.#lastAccepted), this.#cache);
+    this.#rememberAccepted(result.accepted);
+    const previous = holder.current;
+    const changed = previous === undefined || !routeTablesEqual(previous.table, result.table);
+    const published = changed ? holder.publish(result.table, timers.now()) : previous;
     diagnostics.report(result.diagnostics);
-    const durationMs = performance.now() - started;
+    const durationMs = timers.now() - started;
     if (changed) {
       logger.info("route table published", {
         generation: published.generation,
@@ -172,6 +202,9 @@ export class Reconciler {
     if (channels.rebuild.hasSubscribers) this.#publishRebuild(result.table, published.generation, changed, durationMs, dirtySince);
     const outcome: RebuildOutcome = { result, published, changed, durationMs };
     this.#o.onRebuild?.(outcome);
+    // What follows a publish (shipping to workers, health checks, certificates) counts as cost too.
+    const finished = timers.now();
+    this.#pausedUntil = finished + Math.min(this.#o.maxPauseMs, (finished - started) * this.#o.costFactor);
     return outcome;
   }
 }

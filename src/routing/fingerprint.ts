@@ -1,6 +1,6 @@
 // A canonical text form of a RouteTable: equal tables give equal strings, so the
 // reconciler can skip publishing a rebuild that changed nothing.
-import type { RouteTable } from "./route-table.ts";
+import type { BackendRef, HostRoutes, RouteTable } from "./route-table.ts";
 
 /**
  * Translation builds every Map and object in a deterministic (sorted) order, so
@@ -8,29 +8,59 @@ import type { RouteTable } from "./route-table.ts";
  * which matters at thousands of Ingresses.
  */
 function replacer(key: string, value: unknown): unknown {
-  // Members of one Ingress share one policy object: serialise each once.
-  if (key === "policy" && typeof value === "object" && value !== null) return policyText(value);
-  if (value instanceof Map) return { $map: [...(value as Map<unknown, unknown>)] };
+  // Members of one Ingress share one policy object, and successive tables share the
+  // routes of unchanged hosts: serialise each of those once.
+  if (key === "policy" && typeof value === "object" && value !== null) return cachedText(value);
+  if (value instanceof Map) return { $map: [...(value as Map<unknown, unknown>)].map(([k, v]) => [k, isHostRoutes(v) ? cachedText(v) : v]) };
   if (value instanceof RegExp) return { $regex: value.source, flags: value.flags };
   return value;
 }
 
-const policyTexts = new WeakMap<object, string>();
+function isHostRoutes(value: unknown): value is HostRoutes {
+  return typeof value === "object" && value !== null && "exact" in value && "prefix" in value && "host" in value;
+}
 
-function policyText(policy: object): string {
-  let text = policyTexts.get(policy);
+const texts = new WeakMap<object, string>();
+
+/** Tables are never mutated once built, so a text, once computed, stays right. */
+function cachedText(value: object): string {
+  let text = texts.get(value);
   if (text === undefined) {
-    text = JSON.stringify(policy, replacer);
-    policyTexts.set(policy, text);
+    text = JSON.stringify(value, replacer);
+    texts.set(value, text);
   }
   return text;
 }
 
 /** Canonical text of everything a table routes by (conditions, weights, policies, TLS...). */
 export function routeTableFingerprint(table: RouteTable): string {
-  return JSON.stringify(table, replacer);
+  return JSON.stringify({ ...table, anyHost: table.anyHost && cachedText(table.anyHost) }, replacer);
 }
 
+function sameHosts(a: ReadonlyMap<string, HostRoutes>, b: ReadonlyMap<string, HostRoutes>): boolean {
+  if (a.size !== b.size) return false;
+  const bEntries = b.entries();
+  for (const [key, routes] of a) {
+    const next = bEntries.next();
+    if (next.done === true) return false;
+    const [otherKey, otherRoutes] = next.value;
+    if (key !== otherKey) return false;
+    if (routes !== otherRoutes && cachedText(routes) !== cachedText(otherRoutes)) return false;
+  }
+  return true;
+}
+
+/** Equal fingerprints, compared host by host: hosts shared by both tables cost nothing. */
 export function routeTablesEqual(a: RouteTable, b: RouteTable): boolean {
-  return a === b || routeTableFingerprint(a) === routeTableFingerprint(b);
+  if (a === b) return true;
+  if (!sameHosts(a.exactHosts, b.exactHosts) || !sameHosts(a.wildcardHosts, b.wildcardHosts)) return false;
+  const anyA = a.anyHost && cachedText(a.anyHost);
+  const anyB = b.anyHost && cachedText(b.anyHost);
+  if (anyA !== anyB) return false;
+  if (JSON.stringify(a.defaultBackend ?? null, replacer) !== JSON.stringify(b.defaultBackend ?? null, replacer)) return false;
+  return a.backends === b.backends || (a.backends.length === b.backends.length && a.backends.every((backend, i) => sameBackend(backend, b.backends[i])));
+}
+
+function sameBackend(a: BackendRef, b: BackendRef | undefined): boolean {
+  return a === b || (b !== undefined && a.key === b.key && a.namespace === b.namespace && a.service === b.service && a.port === b.port && a.portName === b.portName);
 }

@@ -18,13 +18,13 @@ export type BackendResolver = (namespace: string, backend: IngressBackend) => Ba
 /** Resolves `serviceName` + port (number, or name) in `namespace`. */
 export type ServicePortResolver = (namespace: string, serviceName: string, port: number | string) => BackendResolution;
 
-export function servicePortResolver(services: readonly Service[]): ServicePortResolver {
-  const byKey = new Map<string, Service>();
-  for (const service of services) byKey.set(objectKey(service.meta), service);
+/** Finds a Service by namespace/name key. */
+export type ServiceLookup = (key: string) => Service | undefined;
 
+export function servicePortResolver(lookup: ServiceLookup): ServicePortResolver {
   return (namespace, serviceName, port) => {
     const serviceText = `Service ${JSON.stringify(`${namespace}/${serviceName}`)}`;
-    const service = byKey.get(objectKey({ namespace, name: serviceName }));
+    const service = lookup(objectKey({ namespace, name: serviceName }));
     if (!service) return { ok: false, reason: "ServiceNotFound", why: `${serviceText} not found` };
     if (service.type === "ExternalName") {
       return {
@@ -57,8 +57,8 @@ export function servicePortResolver(services: readonly Service[]): ServicePortRe
   };
 }
 
-export function backendResolver(services: readonly Service[]): BackendResolver {
-  const resolvePort = servicePortResolver(services);
+export function backendResolver(lookup: ServiceLookup): BackendResolver {
+  const resolvePort = servicePortResolver(lookup);
   return (namespace, backend) => {
     if (backend.resource) {
       const r = backend.resource;

@@ -1,89 +1,82 @@
-// buildRouteTable: the pure translation Snapshot -> { RouteTable, diagnostics }. It
-// runs the processors in order on a fresh model, prunes hosts that route nothing
-// and sorts everything, so equal snapshots give equal results.
-import type { BackendRef, Diagnostic, HostRoutes, RouteGroup, RouteTable, TranslationResult } from "../routing/index.ts";
-import type { Snapshot } from "../store/index.ts";
-import { backendResolver, servicePortResolver } from "./backend-resolution.ts";
-import { resolveDefaultBackends } from "./default-backends.ts";
+// buildRouteTable: the pure translation Snapshot -> { RouteTable, diagnostics }.
+// Each usable Ingress expands on its own, each host is built from the Ingresses
+// that contribute to it, then the table is assembled in sorted order, so equal
+// snapshots give equal results. A TranslationCache carried from one call to the
+// next lets unchanged Ingresses and hosts be reused; the result is the same.
+import type { BackendRef, Diagnostic, RouteTable, TranslationResult } from "../routing/index.ts";
+import type { Service, Snapshot } from "../store/index.ts";
+import { objectKey } from "../store/index.ts";
+import { servicePortResolver } from "./backend-resolution.ts";
+import { resolveDefaultBackend } from "./default-backends.ts";
 import { sortDiagnostics } from "./diagnostics.ts";
+import type { BuiltHost } from "./host-routes.ts";
 import { ownershipTest } from "./ingress-class.ts";
+import type { IngressExpansion } from "./ingress-expansion.ts";
 import { chooseIngressVersions } from "./ingress-versions.ts";
-import { compareByAge, compareStrings } from "./ordering.ts";
-import type { HostKind } from "./route-entries.ts";
-import { expandRouteEntries } from "./route-entries.ts";
-import { buildRouteGroups } from "./route-groups.ts";
-import { assignTlsSecrets } from "./tls.ts";
+import { TranslationCache } from "./translation-cache.ts";
 
-function collectBackends(groups: Iterable<RouteGroup>): BackendRef[] {
-  const byKey = new Map<string, BackendRef>();
-  for (const group of groups) {
-    for (const member of [...group.conditioned, ...group.weighted]) byKey.set(member.backend.key, member.backend);
+/** Host key -> expansions declaring it or naming a TLS Secret for it, oldest first; only declared hosts. */
+function contributorsByHost(expansions: readonly IngressExpansion[]): Map<string, IngressExpansion[]> {
+  const byHost = new Map<string, IngressExpansion[]>();
+  const add = (hostKey: string, expansion: IngressExpansion): void => {
+    const list = byHost.get(hostKey);
+    if (!list) byHost.set(hostKey, [expansion]);
+    else if (list[list.length - 1] !== expansion) list.push(expansion);
+  };
+  for (const expansion of expansions) {
+    for (const hostKey of expansion.hosts.keys()) add(hostKey, expansion);
+    for (const claim of expansion.tls) add(claim.host, expansion);
   }
-  return [...byKey.values()].sort((a, b) => compareStrings(a.key, b.key)).map((b) => ({ ...b }));
+  for (const [hostKey, list] of byHost) {
+    if (!list.some((expansion) => expansion.hosts.has(hostKey))) byHost.delete(hostKey);
+  }
+  return byHost;
 }
 
-function emptyHost(host: string): HostRoutes {
-  return { host, exact: new Map(), prefix: new Map() };
+function backendsByKey(builtHosts: Iterable<BuiltHost>, defaultBackend: RouteTable["defaultBackend"]): Map<string, BackendRef> {
+  const byKey = new Map<string, BackendRef>();
+  for (const built of builtHosts) for (const backend of built.backends) byKey.set(backend.key, backend);
+  for (const member of defaultBackend?.weighted ?? []) byKey.set(member.backend.key, member.backend);
+  return byKey;
 }
 
-export function buildRouteTable(snapshot: Snapshot): TranslationResult {
+export function buildRouteTable(snapshot: Snapshot, cache: TranslationCache = new TranslationCache()): TranslationResult {
   const diagnostics: Diagnostic[] = [];
   const isOurs = ownershipTest(snapshot.ingressClasses, snapshot.settings);
-  const owned = snapshot.ingresses.filter(isOurs).sort(compareByAge);
-  const { usable, accepted } = chooseIngressVersions(owned, snapshot.lastAccepted, isOurs, diagnostics);
+  const owned = snapshot.ingresses.filter(isOurs);
+  const versions = chooseIngressVersions(owned, snapshot.lastAccepted, isOurs, diagnostics);
+  const usable = cache.orderByAge(versions.usable);
 
-  const resolve = backendResolver(snapshot.services);
-  const resolvePort = servicePortResolver(snapshot.services);
-  const { entries, hostDeclarations, hostKinds } = expandRouteEntries(usable, resolve, diagnostics);
-  const groups = buildRouteGroups(entries, diagnostics);
-  const { fallbacks, defaultBackend } = resolveDefaultBackends(
-    usable,
-    hostDeclarations,
-    resolve,
-    resolvePort,
+  const services = new Map<string, Service>();
+  for (const service of snapshot.services) services.set(objectKey(service.meta), service);
+  const expansions = usable.map((source) => cache.expansion(source, services));
+  for (const expansion of expansions) diagnostics.push(...expansion.diagnostics);
+
+  const builtHosts = cache.hosts(contributorsByHost(expansions));
+  const defaultBackend = resolveDefaultBackend(
+    expansions,
+    builtHosts,
+    servicePortResolver((key) => services.get(key)),
     snapshot.settings,
     diagnostics,
   );
 
-  // Groups arrive sorted by host, type and path, so every Map fills in a stable order.
-  const hosts = new Map<string, HostRoutes>();
-  for (const { hostKey, group } of groups) {
-    let routes = hosts.get(hostKey);
-    if (!routes) {
-      routes = emptyHost(hostKey);
-      hosts.set(hostKey, routes);
-    }
-    (group.pathType === "Exact" ? routes.exact : routes.prefix).set(group.path, group);
-  }
-  for (const [hostKey, fallback] of fallbacks) {
-    let routes = hosts.get(hostKey);
-    if (!routes) {
-      routes = emptyHost(hostKey);
-      hosts.set(hostKey, routes);
-    }
-    routes.fallback = fallback;
-  }
-  // Hosts whose every rule was dropped and that have no fallback are absent here
-  // (pruned): their requests go on to the wildcard, any-host or default backend.
-  assignTlsSecrets(usable, hosts, diagnostics);
-
   const table: RouteTable = { exactHosts: new Map(), wildcardHosts: new Map(), backends: [] };
-  for (const hostKey of [...hosts.keys()].sort(compareStrings)) {
-    const routes = hosts.get(hostKey) as HostRoutes;
-    const kind: HostKind = hostKinds.get(hostKey) ?? { kind: "exact", lookupKey: hostKey };
-    if (kind.kind === "any") table.anyHost = routes;
-    else if (kind.kind === "wildcard") table.wildcardHosts.set(kind.lookupKey, routes);
-    else table.exactHosts.set(kind.lookupKey, routes);
+  const routed: BuiltHost[] = [];
+  for (const hostKey of cache.orderHosts(builtHosts)) {
+    const built = builtHosts.get(hostKey) as BuiltHost;
+    diagnostics.push(...built.diagnostics);
+    // Hosts whose every rule was dropped and that have no fallback are left out:
+    // their requests go on to the wildcard, any-host or default backend.
+    const routes = built.routes;
+    if (!routes) continue;
+    routed.push(built);
+    if (built.kind.kind === "any") table.anyHost = routes;
+    else if (built.kind.kind === "wildcard") table.wildcardHosts.set(built.kind.lookupKey, routes);
+    else table.exactHosts.set(built.kind.lookupKey, routes);
   }
   if (defaultBackend) table.defaultBackend = defaultBackend;
+  table.backends = cache.orderBackends(backendsByKey(routed, defaultBackend));
 
-  const allGroups: RouteGroup[] = [];
-  for (const routes of hosts.values()) {
-    allGroups.push(...routes.exact.values(), ...routes.prefix.values());
-    if (routes.fallback) allGroups.push(routes.fallback);
-  }
-  if (defaultBackend) allGroups.push(defaultBackend);
-  table.backends = collectBackends(allGroups);
-
-  return { table, diagnostics: sortDiagnostics(diagnostics), accepted };
+  return { table, diagnostics: sortDiagnostics(diagnostics), accepted: cache.orderAccepted(versions.accepted) };
 }

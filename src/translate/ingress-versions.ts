@@ -9,7 +9,6 @@ import type { Ingress } from "../store/index.ts";
 import { objectKey } from "../store/index.ts";
 import { ingressDiagnostic } from "./diagnostics.ts";
 import type { OwnershipTest } from "./ingress-class.ts";
-import { compareByAge, compareStrings } from "./ordering.ts";
 
 /** An Ingress version that takes part in translation, with its parsed annotations. */
 export interface UsableIngress {
@@ -20,9 +19,9 @@ export interface UsableIngress {
 }
 
 export interface IngressVersions {
-  /** Oldest first (creationTimestamp, then namespace/name). */
+  /** In the order of `owned` (the caller sorts). */
   usable: UsableIngress[];
-  /** namespace/name of Ingresses whose current version is used, sorted. */
+  /** namespace/name of Ingresses whose current version is used, in the order of `owned`. */
   accepted: string[];
 }
 
@@ -44,6 +43,21 @@ function parseAnnotations(annotations: Readonly<Record<string, string>>): Return
   return parsed;
 }
 
+/**
+ * One UsableIngress per Ingress version: its parsed annotations follow from the
+ * object, and a stable identity lets translation reuse what it derived from it.
+ */
+const usableVersions = new WeakMap<Ingress, UsableIngress>();
+
+function usableVersion(ingress: Ingress, annotations: IngressAnnotations): UsableIngress {
+  let usable = usableVersions.get(ingress);
+  if (!usable) {
+    usable = { key: objectKey(ingress.meta), ingress, annotations };
+    usableVersions.set(ingress, usable);
+  }
+  return usable;
+}
+
 /** Parser warnings are about unknown keys, or known annotations that have no effect as combined. */
 function warningReason(annotation: string): string {
   return KNOWN_ANNOTATIONS.has(annotation) ? "IgnoredAnnotation" : "UnknownAnnotation";
@@ -63,7 +77,6 @@ export function chooseIngressVersions(
   const accepted: string[] = [];
 
   for (const current of owned) {
-    const key = objectKey(current.meta);
     const parsed = parseAnnotations(current.meta.annotations);
     for (const warning of parsed.warnings) {
       diagnostics.push(
@@ -71,15 +84,17 @@ export function chooseIngressVersions(
       );
     }
     if (parsed.ok) {
-      usable.push({ key, ingress: current, annotations: parsed.value });
-      accepted.push(key);
+      const version = usableVersion(current, parsed.value);
+      usable.push(version);
+      accepted.push(version.key);
       continue;
     }
+    const key = objectKey(current.meta);
 
     const previous = lastAccepted.get(key);
     const previousParsed = previous && isOurs(previous) ? parseAnnotations(previous.meta.annotations) : undefined;
     const fallback =
-      previous && previousParsed?.ok === true ? { ingress: previous, annotations: previousParsed.value } : undefined;
+      previous && previousParsed?.ok === true ? usableVersion(previous, previousParsed.value) : undefined;
     const consequence = fallback
       ? `; still serving the last accepted version (resourceVersion ${JSON.stringify(fallback.ingress.meta.resourceVersion)}) until this is fixed`
       : "; this Ingress is left out until this is fixed";
@@ -88,10 +103,8 @@ export function chooseIngressVersions(
         ingressDiagnostic(current.meta, "Warning", "InvalidAnnotation", formatAnnotationProblem(error) + consequence),
       );
     }
-    if (fallback) usable.push({ key, ...fallback });
+    if (fallback) usable.push(fallback);
   }
 
-  usable.sort((a, b) => compareByAge(a.ingress, b.ingress));
-  accepted.sort(compareStrings);
   return { usable, accepted };
 }

@@ -36,3 +36,16 @@ export function compareByAge(a: { meta: ObjectMeta }, b: { meta: ObjectMeta }): 
   if (ta !== tb) return ta < tb ? -1 : 1;
   return compareNamespacedNames(a.meta, b.meta);
 }
+
+/**
+ * `items` sorted by `compare`, starting from the order of an earlier call: items
+ * still present keep their place and new ones are appended before sorting, and
+ * nearly sorted input sorts in about linear time. The result equals a fresh sort
+ * whenever `compare` is a total order.
+ */
+export function sortLike<T>(items: Iterable<T>, present: { has(item: T): boolean }, previous: readonly T[], compare: (a: T, b: T) => number): T[] {
+  const sorted = previous.filter((item) => present.has(item));
+  const kept = new Set(sorted);
+  for (const item of items) if (!kept.has(item)) sorted.push(item);
+  return sorted.sort(compare);
+}

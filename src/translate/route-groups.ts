@@ -6,7 +6,7 @@ import type { Diagnostic, RouteGroup, RouteMember } from "../routing/index.ts";
 import { describeRulePath, ingressDiagnostic } from "./diagnostics.ts";
 import { conditionSetKey, conditionText, routeMember } from "./members.ts";
 import { compareByAge, compareStrings } from "./ordering.ts";
-import type { RouteEntry } from "./route-entries.ts";
+import type { RouteEntry } from "./ingress-expansion.ts";
 
 export interface BuiltGroup {
   hostKey: string;
