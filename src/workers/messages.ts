@@ -4,7 +4,7 @@
 // of each message and the kind of its payloads, not every field of a table.
 import { z } from "zod";
 import type { EndpointSlice, Secret } from "../store/index.ts";
-import type { RouteTable } from "../routing/route-table.ts";
+import type { BackendRef, HostRoutes, RouteGroup, RouteTable } from "../routing/route-table.ts";
 import type { MetricsSnapshot } from "../observability/metrics.ts";
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -15,6 +15,13 @@ const routeTable = z.custom<RouteTable>(
   (v) => isRecord(v) && v.exactHosts instanceof Map && v.wildcardHosts instanceof Map && Array.isArray(v.backends),
   { error: "not a RouteTable (Maps lost? the IPC channel needs serialization: advanced)" },
 );
+const hostRoutes = z.custom<HostRoutes>((v) => isRecord(v) && typeof v.host === "string" && v.exact instanceof Map && v.prefix instanceof Map, {
+  error: "not HostRoutes",
+});
+const routeGroup = z.custom<RouteGroup>((v) => isRecord(v) && Array.isArray(v.weighted) && Array.isArray(v.conditioned), { error: "not a RouteGroup" });
+const backendRef = z.custom<BackendRef>((v) => isRecord(v) && typeof v.key === "string", { error: "not a BackendRef" });
+/** Changes to one host Map: entries to set (added or changed) and keys to remove. */
+const hostChanges = z.object({ set: z.array(z.tuple([z.string(), hostRoutes])), remove: z.array(z.string()) });
 const endpointSlice = z.custom<EndpointSlice>((v) => isRecord(v) && v.kind === "EndpointSlice" && isRecord(v.meta) && Array.isArray(v.endpoints), {
   error: "not an EndpointSlice",
 });
@@ -40,6 +47,21 @@ const primaryMessage = z.discriminatedUnion("type", [
     failedActiveChecks: z.array(z.string()),
   }),
   publishedTable.extend({ type: z.literal("table") }),
+  /**
+   * A table as changes to the one of generation `base`: successive tables share the
+   * routes of unchanged hosts, so only changed hosts travel.
+   */
+  z.object({
+    type: z.literal("table-delta"),
+    generation,
+    base: generation,
+    publishedAt: z.number(),
+    exactHosts: hostChanges,
+    wildcardHosts: hostChanges,
+    anyHost: hostRoutes.nullable(),
+    defaultBackend: routeGroup.nullable(),
+    backends: z.object({ set: z.array(backendRef), remove: z.array(z.string()) }),
+  }),
   z.object({ type: z.literal("slice"), change, slice: endpointSlice }),
   z.object({ type: z.literal("secret"), change, secret }),
   z.object({ type: z.literal("active-check"), address: z.string(), failed: z.boolean() }),
@@ -53,6 +75,8 @@ const workerMessage = z.discriminatedUnion("type", [
   z.object({ type: z.literal("hello") }),
   /** The worker has applied this table generation (0: none yet). */
   z.object({ type: z.literal("applied"), generation }),
+  /** A table delta did not apply to the worker's table: send the whole current table. */
+  z.object({ type: z.literal("resync"), generation }),
   /** The worker's listeners are open (on the ports every worker shares). */
   z.object({ type: z.literal("listening"), http: z.number().int(), https: z.number().int() }),
   z.object({ type: z.literal("metrics"), id: z.number().int(), metrics: metricsSnapshot }),
@@ -62,7 +86,8 @@ export type PrimaryMessage = z.infer<typeof primaryMessage>;
 export type WorkerMessage = z.infer<typeof workerMessage>;
 export type SnapshotMessage = Extract<PrimaryMessage, { type: "snapshot" }>;
 /** The messages that change what a worker serves (its replica of the primary's state). */
-export type ReplicationMessage = Extract<PrimaryMessage, { type: "snapshot" | "table" | "slice" | "secret" | "active-check" }>;
+export type ReplicationMessage = Extract<PrimaryMessage, { type: "snapshot" | "table" | "table-delta" | "slice" | "secret" | "active-check" }>;
+export type TableDeltaMessage = Extract<PrimaryMessage, { type: "table-delta" }>;
 
 export type Parsed<T> = { ok: true; message: T } | { ok: false; error: string };
 

@@ -4,10 +4,11 @@
 import type { Config } from "../config/flags.ts";
 import { EndpointRegistry } from "../endpoints/index.ts";
 import { RouteTableHolder } from "../routing/published-table.ts";
+import type { PublishedTable } from "../routing/published-table.ts";
 import { DEFAULT_CERTIFICATE_NAME, TlsServer, generateSelfSignedCertificate } from "../tls/index.ts";
 import type { Logger } from "../observability/logger.ts";
 import { ControlPlane } from "./control-plane.ts";
-import { activeCheckChanges, failedActiveChecks, snapshotMessage, tableMessage } from "./replication.ts";
+import { activeCheckChanges, failedActiveChecks, snapshotMessage, tableUpdate } from "./replication.ts";
 import { gracefulShutdown } from "./shutdown.ts";
 import type { SnapshotMessage } from "./messages.ts";
 import type { Turnout } from "./turnout.ts";
@@ -39,6 +40,7 @@ export async function runPrimary(config: Readonly<Config>, logger: Logger): Prom
     });
   };
 
+  let lastBroadcast: PublishedTable | undefined;
   const control: ControlPlane = new ControlPlane({
     config,
     logger,
@@ -47,7 +49,9 @@ export async function runPrimary(config: Readonly<Config>, logger: Logger): Prom
     // Never listens: it builds the workers' certificate index once, to report its problems once.
     certificates: new TlsServer({ defaultSecret: config.defaultSslCertificate, selfSigned }),
     onPublish: (published) => {
-      fleet.broadcast(tableMessage(published));
+      // One message for every worker: only the hosts that changed since the last one.
+      fleet.broadcast(tableUpdate(lastBroadcast, published));
+      lastBroadcast = published;
       syncActiveChecks();
     },
     notReadyReason: () => fleet.notReadyReason(),

@@ -11,7 +11,12 @@ import { RouteTableHolder } from "../routing/published-table.ts";
 import type { BackendRef, RouteTable } from "../routing/route-table.ts";
 import { parsePrimaryMessage } from "./messages.ts";
 import type { PrimaryMessage, ReplicationMessage } from "./messages.ts";
-import { Replica, activeCheckChanges, failedActiveChecks, snapshotMessage, tableMessage } from "./replication.ts";
+import { Replica, activeCheckChanges, failedActiveChecks, snapshotMessage, tableMessage, tableUpdate } from "./replication.ts";
+import type { PublishedTable } from "../routing/published-table.ts";
+import { describeRouteTable } from "../routing/index.ts";
+import type { Ingress } from "../store/index.ts";
+import { TranslationCache, buildRouteTable } from "../translate/index.ts";
+import { at, service, simpleIngress, snapshot } from "../translate/test-objects.ts";
 
 const SELF_SIGNED = { cert: "cert", key: "key" };
 
@@ -197,4 +202,51 @@ test("activeCheckChanges: the deltas between two failing sets, sorted", () => {
     const got = activeCheckChanges(new Set(before), new Set(after)).map((c) => `${c.address} ${c.failed ? "failed" : "ok"}`);
     assert.deepEqual(got, expected, `${before.join(",")} -> ${after.join(",")}`);
   }
+});
+
+test("table deltas: a worker following them serves what the primary serves, and a small edit sends only its host", () => {
+  const cache = new TranslationCache();
+  const services = ["a", "b", "c", "d"].map((name) => service(name));
+  const hostsOf = (version: number): Ingress[] =>
+    Array.from({ length: 20 }, (_, i) =>
+      simpleIngress(`app${i}`, `app${i}.example.com`, i === version % 20 ? `/v${version}` : "/", ["a", "b", "c", "d"][(i + version) % 4] ?? "a", {
+        created: at(i % 50),
+        resourceVersion: String(i === version % 20 ? version : 0),
+      }),
+    );
+  const primaryHolder = new RouteTableHolder();
+  const worker = new WorkerSide();
+  worker.receive({ type: "snapshot", selfSigned: SELF_SIGNED, slices: [], secrets: [], failedActiveChecks: [] });
+  let previous: PublishedTable | undefined;
+  const sentHosts: number[] = [];
+  let ingresses = hostsOf(0).map((ingress) => ({ ...ingress, meta: { ...ingress.meta, resourceVersion: "0" } }));
+  for (let version = 1; version <= 12; version++) {
+    // Each round edits one Ingress; the other objects stay the same objects, as in the store.
+    const edited = hostsOf(version)[version % 20] as Ingress;
+    ingresses = ingresses.map((ingress) => (ingress.meta.name === edited.meta.name ? edited : ingress));
+    if (version === 6) ingresses = ingresses.filter((ingress) => ingress.meta.name !== "app3");
+    const published = primaryHolder.publish(buildRouteTable(snapshot({ ingresses, services }), cache).table, version);
+    const update = tableUpdate(previous, published);
+    if (update.type === "table-delta") sentHosts.push(update.exactHosts.set.length + update.exactHosts.remove.length);
+    worker.receive(update);
+    previous = published;
+    assert.deepEqual(describeRouteTable(worker.holder.current?.table as RouteTable), describeRouteTable(published.table), `version ${version}`);
+    assert.equal(worker.replica.generation, published.generation);
+  }
+  assert.equal(sentHosts.length, 11, "the first table goes whole, the rest as deltas");
+  // Round 6 also deletes an Ingress: its host goes too.
+  assert.deepEqual(sentHosts, [1, 1, 1, 1, 2, 1, 1, 1, 1, 1, 1]);
+});
+
+test("a table delta that does not fit the table held asks for the whole table instead of serving a wrong one", () => {
+  const resyncs: number[] = [];
+  const holder = new RouteTableHolder();
+  const replica = new Replica({ holder, registry: new EndpointRegistry(), onResync: (generation) => resyncs.push(generation) });
+  replica.apply({ type: "table", generation: 3, publishedAt: 1, table: emptyTable(1) });
+  const noChanges = { set: [], remove: [] };
+  replica.apply({ type: "table-delta", generation: 5, base: 4, publishedAt: 2, exactHosts: noChanges, wildcardHosts: noChanges, anyHost: null, defaultBackend: null, backends: noChanges });
+  assert.deepEqual(resyncs, [3]);
+  assert.equal(replica.generation, 3);
+  replica.apply({ type: "table", generation: 5, publishedAt: 3, table: emptyTable(2) });
+  assert.equal(holder.current?.table.exactHosts.size, 2);
 });

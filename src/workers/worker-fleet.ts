@@ -186,6 +186,11 @@ export class WorkerFleet {
       case "applied":
         member.generation = message.generation;
         return this.#noteServing();
+      case "resync": {
+        const { published } = this.#o.snapshot();
+        if (published) this.#send(member, { type: "table", ...published });
+        return;
+      }
       case "listening":
         member.listening = true;
         this.#ports ??= { http: message.http, https: message.https };

@@ -51,6 +51,10 @@ export function runWorker(config: Readonly<Config>, baseLogger: Logger): Promise
         onTable: (table) => data.tableChanged(table),
         // Problems are the primary's to report (once, not once per worker).
         onCertificates: (table, secrets) => void data.tls.update(table, secrets),
+        onResync: (generation) => {
+          logger.warn("a table update did not fit the table held; asking the primary for the whole table", { generation });
+          send({ type: "resync", generation });
+        },
       });
       serving = { data, replica };
       replica.apply(snapshot);
@@ -76,6 +80,7 @@ export function runWorker(config: Readonly<Config>, baseLogger: Logger): Promise
         case "drain":
           return drain(message.graceMs);
         case "table":
+        case "table-delta":
           if (!serving) return logger.warn("ignored a table sent before the snapshot");
           serving.replica.apply(message);
           return send({ type: "applied", generation: serving.replica.generation });
