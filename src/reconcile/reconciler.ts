@@ -8,7 +8,7 @@ import type { ClusterStore, StoreChange } from "../store/cluster-store.ts";
 import type { Ingress } from "../store/objects.ts";
 import { objectKey } from "../store/objects.ts";
 import type { TranslateSettings } from "../store/snapshot.ts";
-import { buildRouteTable, TranslationCache } from "../translate/index.ts";
+import { buildRouteTable, sortedIndexOf, TranslationCache } from "../translate/index.ts";
 import { routeTablesEqual } from "../routing/index.ts";
 import type { RouteTableHolder, PublishedTable } from "../routing/published-table.ts";
 import type { RouteTable, TranslationResult } from "../routing/route-table.ts";
@@ -29,20 +29,6 @@ export const realTimers: Timers = {
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
-
-/** Binary search in code-unit sorted strings. */
-function includesSorted(sorted: readonly string[], key: string): boolean {
-  let low = 0;
-  let high = sorted.length - 1;
-  while (low <= high) {
-    const middle = (low + high) >>> 1;
-    const value = sorted[middle] as string;
-    if (value === key) return true;
-    if (value < key) low = middle + 1;
-    else high = middle - 1;
-  }
-  return false;
-}
 
 export interface RebuildOutcome {
   result: TranslationResult;
@@ -173,7 +159,7 @@ export class Reconciler {
       if (ingress) this.#lastAccepted.set(key, ingress);
     };
     if (this.#changedIngresses === undefined) accepted.forEach(remember);
-    else for (const key of this.#changedIngresses) if (includesSorted(accepted, key)) remember(key);
+    else for (const key of this.#changedIngresses) if (sortedIndexOf(accepted, key) >= 0) remember(key);
     this.#changedIngresses = new Set();
   }
 

@@ -32,20 +32,25 @@ function cachedText(value: object): string {
   return text;
 }
 
-/** Canonical text of everything a table routes by (conditions, weights, policies, TLS...). */
+function sortedHosts(hosts: ReadonlyMap<string, HostRoutes>): Map<string, HostRoutes> {
+  return new Map([...hosts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/**
+ * Canonical text of everything a table routes by (conditions, weights, policies,
+ * TLS...). Host Maps are read in key order: a table updated in place may hold them
+ * in another order than one built from scratch, and routes the same.
+ */
 export function routeTableFingerprint(table: RouteTable): string {
-  return JSON.stringify({ ...table, anyHost: table.anyHost && cachedText(table.anyHost) }, replacer);
+  const canonical = { ...table, exactHosts: sortedHosts(table.exactHosts), wildcardHosts: sortedHosts(table.wildcardHosts), anyHost: table.anyHost && cachedText(table.anyHost) };
+  return JSON.stringify(canonical, replacer);
 }
 
 function sameHosts(a: ReadonlyMap<string, HostRoutes>, b: ReadonlyMap<string, HostRoutes>): boolean {
   if (a.size !== b.size) return false;
-  const bEntries = b.entries();
   for (const [key, routes] of a) {
-    const next = bEntries.next();
-    if (next.done === true) return false;
-    const [otherKey, otherRoutes] = next.value;
-    if (key !== otherKey) return false;
-    if (routes !== otherRoutes && cachedText(routes) !== cachedText(otherRoutes)) return false;
+    const other = b.get(key);
+    if (other === undefined || (routes !== other && cachedText(routes) !== cachedText(other))) return false;
   }
   return true;
 }

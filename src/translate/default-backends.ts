@@ -6,8 +6,8 @@ import type { Diagnostic, RouteGroup } from "../routing/index.ts";
 import type { TranslateSettings } from "../store/index.ts";
 import type { ServicePortResolver } from "./backend-resolution.ts";
 import { ingressDiagnostic } from "./diagnostics.ts";
-import type { BuiltHost } from "./host-routes.ts";
 import type { IngressExpansion } from "./ingress-expansion.ts";
+import type { UsableIngress } from "./ingress-versions.ts";
 import { routeMember, singleBackendGroup } from "./members.ts";
 
 function hostList(hosts: readonly string[]): string {
@@ -35,10 +35,10 @@ function settingsDefaultBackend(
 }
 
 /** The Ingress defaultBackend of an Ingress that is not the global one still serves its hosts' unmatched paths: say which. */
-function conflictDiagnostic(loser: IngressExpansion, winnerKey: string, hosts: ReadonlyMap<string, BuiltHost>): Diagnostic {
+function conflictDiagnostic(loser: IngressExpansion, winnerKey: string, fallbackOwnerOf: FallbackOwnerOf): Diagnostic {
   const declared = [...loser.hosts.keys()];
-  const ownHosts = declared.filter((h) => hosts.get(h)?.fallbackOwner === loser.source).sort();
-  const lostHosts = declared.filter((h) => hosts.get(h)?.fallbackOwner !== loser.source).sort();
+  const ownHosts = declared.filter((h) => fallbackOwnerOf(h) === loser.source).sort();
+  const lostHosts = declared.filter((h) => fallbackOwnerOf(h) !== loser.source).sort();
   const parts = [
     `the defaultBackend is not the global default backend (for requests no rule or host fallback takes): Ingress ${winnerKey} was ` +
       "created earlier (or sorts first by namespace/name) and has one",
@@ -48,10 +48,13 @@ function conflictDiagnostic(loser: IngressExpansion, winnerKey: string, hosts: R
   return ingressDiagnostic(loser.source.ingress.meta, "Warning", "DefaultBackendConflict", parts.join("; "));
 }
 
-/** `expansions` oldest first; `hosts` by host key, as built. */
+/** The Ingress whose defaultBackend is a host's fallback, by host key. */
+export type FallbackOwnerOf = (hostKey: string) => UsableIngress | undefined;
+
+/** `expansions` oldest first. */
 export function resolveDefaultBackend(
   expansions: readonly IngressExpansion[],
-  hosts: ReadonlyMap<string, BuiltHost>,
+  fallbackOwnerOf: FallbackOwnerOf,
   resolvePort: ServicePortResolver,
   settings: TranslateSettings,
   diagnostics: Diagnostic[],
@@ -59,6 +62,6 @@ export function resolveDefaultBackend(
   const withDefault = expansions.filter((expansion) => expansion.defaultGroup !== undefined);
   const [global, ...others] = withDefault;
   if (!global?.defaultGroup) return settingsDefaultBackend(settings, resolvePort, diagnostics);
-  for (const loser of others) diagnostics.push(conflictDiagnostic(loser, global.source.key, hosts));
+  for (const loser of others) diagnostics.push(conflictDiagnostic(loser, global.source.key, fallbackOwnerOf));
   return global.defaultGroup;
 }

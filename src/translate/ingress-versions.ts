@@ -18,11 +18,15 @@ export interface UsableIngress {
   annotations: IngressAnnotations;
 }
 
-export interface IngressVersions {
-  /** In the order of `owned` (the caller sorts). */
-  usable: UsableIngress[];
-  /** namespace/name of Ingresses whose current version is used, in the order of `owned`. */
-  accepted: string[];
+/** Which version of one of our Ingresses translation uses. */
+export interface IngressVersion {
+  /** The current version when its annotations are valid, else the last accepted one, else none. */
+  usable: UsableIngress | undefined;
+  /** The current version is used. */
+  accepted: boolean;
+  /** The current annotations are invalid, so the last accepted version (this one, or none) was consulted. */
+  consulted: { lastAccepted: Ingress | undefined } | undefined;
+  diagnostics: Diagnostic[];
 }
 
 const KNOWN_ANNOTATIONS: ReadonlySet<string> = new Set(ANNOTATION_NAMES.map((name) => ANNOTATION_PREFIX + name));
@@ -64,47 +68,24 @@ function warningReason(annotation: string): string {
 }
 
 /**
- * `owned` are the current versions of our Ingresses. `lastAccepted` versions are
- * used only if they are still ours and their annotations still parse.
+ * `current` is the current version of one of our Ingresses. Its `lastAccepted`
+ * version is used only if it is still ours and its annotations still parse.
  */
-export function chooseIngressVersions(
-  owned: readonly Ingress[],
-  lastAccepted: ReadonlyMap<string, Ingress>,
-  isOurs: OwnershipTest,
-  diagnostics: Diagnostic[],
-): IngressVersions {
-  const usable: UsableIngress[] = [];
-  const accepted: string[] = [];
-
-  for (const current of owned) {
-    const parsed = parseAnnotations(current.meta.annotations);
-    for (const warning of parsed.warnings) {
-      diagnostics.push(
-        ingressDiagnostic(current.meta, "Warning", warningReason(warning.annotation), formatAnnotationProblem(warning)),
-      );
-    }
-    if (parsed.ok) {
-      const version = usableVersion(current, parsed.value);
-      usable.push(version);
-      accepted.push(version.key);
-      continue;
-    }
-    const key = objectKey(current.meta);
-
-    const previous = lastAccepted.get(key);
-    const previousParsed = previous && isOurs(previous) ? parseAnnotations(previous.meta.annotations) : undefined;
-    const fallback =
-      previous && previousParsed?.ok === true ? usableVersion(previous, previousParsed.value) : undefined;
-    const consequence = fallback
-      ? `; still serving the last accepted version (resourceVersion ${JSON.stringify(fallback.ingress.meta.resourceVersion)}) until this is fixed`
-      : "; this Ingress is left out until this is fixed";
-    for (const error of parsed.errors) {
-      diagnostics.push(
-        ingressDiagnostic(current.meta, "Warning", "InvalidAnnotation", formatAnnotationProblem(error) + consequence),
-      );
-    }
-    if (fallback) usable.push(fallback);
+export function chooseIngressVersion(current: Ingress, lastAccepted: Ingress | undefined, isOurs: OwnershipTest): IngressVersion {
+  const diagnostics: Diagnostic[] = [];
+  const parsed = parseAnnotations(current.meta.annotations);
+  for (const warning of parsed.warnings) {
+    diagnostics.push(ingressDiagnostic(current.meta, "Warning", warningReason(warning.annotation), formatAnnotationProblem(warning)));
   }
+  if (parsed.ok) return { usable: usableVersion(current, parsed.value), accepted: true, consulted: undefined, diagnostics };
 
-  return { usable, accepted };
+  const previousParsed = lastAccepted && isOurs(lastAccepted) ? parseAnnotations(lastAccepted.meta.annotations) : undefined;
+  const fallback = lastAccepted && previousParsed?.ok === true ? usableVersion(lastAccepted, previousParsed.value) : undefined;
+  const consequence = fallback
+    ? `; still serving the last accepted version (resourceVersion ${JSON.stringify(fallback.ingress.meta.resourceVersion)}) until this is fixed`
+    : "; this Ingress is left out until this is fixed";
+  for (const error of parsed.errors) {
+    diagnostics.push(ingressDiagnostic(current.meta, "Warning", "InvalidAnnotation", formatAnnotationProblem(error) + consequence));
+  }
+  return { usable: fallback, accepted: false, consulted: { lastAccepted }, diagnostics };
 }

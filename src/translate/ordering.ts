@@ -37,15 +37,43 @@ export function compareByAge(a: { meta: ObjectMeta }, b: { meta: ObjectMeta }): 
   return compareNamespacedNames(a.meta, b.meta);
 }
 
-/**
- * `items` sorted by `compare`, starting from the order of an earlier call: items
- * still present keep their place and new ones are appended before sorting, and
- * nearly sorted input sorts in about linear time. The result equals a fresh sort
- * whenever `compare` is a total order.
- */
-export function sortLike<T>(items: Iterable<T>, present: { has(item: T): boolean }, previous: readonly T[], compare: (a: T, b: T) => number): T[] {
-  const sorted = previous.filter((item) => present.has(item));
-  const kept = new Set(sorted);
-  for (const item of items) if (!kept.has(item)) sorted.push(item);
-  return sorted.sort(compare);
+/** Inserts `item` into `sorted` (ascending by `compare`), after any equal items. */
+export function insertSorted<T>(sorted: T[], item: T, compare: (a: T, b: T) => number): void {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (compare(sorted[middle] as T, item) <= 0) low = middle + 1;
+    else high = middle;
+  }
+  sorted.splice(low, 0, item);
+}
+
+/** Removes `item` (by identity) from `list`; returns whether it was there. */
+export function removeItem<T>(list: T[], item: T): boolean {
+  const index = list.indexOf(item);
+  if (index < 0) return false;
+  list.splice(index, 1);
+  return true;
+}
+
+/** The index of `item` in `sorted` (code-unit order) by binary search, or -1. */
+export function sortedIndexOf(sorted: readonly string[], item: string): number {
+  let low = 0;
+  let high = sorted.length - 1;
+  while (low <= high) {
+    const middle = (low + high) >>> 1;
+    const value = sorted[middle] as string;
+    if (value === item) return middle;
+    if (value < item) low = middle + 1;
+    else high = middle - 1;
+  }
+  return -1;
+}
+
+/** Removes `item` from `sorted` (code-unit order); returns whether it was there. */
+export function removeSorted(sorted: string[], item: string): boolean {
+  const index = sortedIndexOf(sorted, item);
+  if (index >= 0) sorted.splice(index, 1);
+  return index >= 0;
 }
