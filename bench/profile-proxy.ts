@@ -32,9 +32,10 @@ interface CpuProfile {
 
 /** Inclusive areas: a sample counts for an area when any frame of its stack matches. */
 const AREAS: ReadonlyArray<[string, (frame: ProfileNode["callFrame"]) => boolean]> = [
+  ["request end: record, publish, metrics", (f) => (f.url.includes("proxy-server") && (f.functionName === "#onClose" || f.functionName === "#publish")) || f.url.includes("/src/observability/")],
   ["metrics (src/observability + prom-client)", (f) => f.url.includes("/src/observability/") || f.url.includes("/prom-client/")],
   ["prom-client", (f) => f.url.includes("/prom-client/")],
-  ["diagnostics_channel", (f) => f.url.includes("diagnostics_channel")],
+  ["diagnostics_channel publish", (f) => f.url.includes("diagnostics_channel") && f.functionName === "publish"],
   ["forward headers", (f) => f.url.includes("/src/proxy/forward-headers")],
   ["routing", (f) => f.url.includes("/src/routing/")],
   ["balancer + picker", (f) => f.url.includes("/src/balancer/") || f.url.includes("backend-picker")],
