@@ -22,7 +22,7 @@ export interface RequestEndEvent {
   code: number;
   /** From the request's arrival to the end of the response. */
   durationSeconds: number;
-  /** From sending the request upstream to the response head; absent when no backend answered. */
+  /** From sending the request upstream to the response head; absent or undefined when no backend answered. */
   upstreamSeconds?: number;
   /** Bytes received from the client for this request. */
   bytesIn: number;

@@ -125,17 +125,6 @@ test("methods outside the standard set are counted as OTHER", async (t) => {
   assert.equal(methods.size, 10);
 });
 
-test("series stay correct when the label-set cache evicts", async (t) => {
-  const metrics = metricsFor(t, { maxCachedSeries: 2 });
-  const route = (n: number): Partial<RequestEndEvent> => ({ namespace: "ns", ingress: `ing${n}`, service: `ns/svc${n}:80` });
-  for (const n of [1, 2, 3, 1, 2, 3, 1]) publishRequestEnd(requestEnd(route(n)));
-  const samples = await scrape(metrics);
-
-  const count = (n: number): number | undefined =>
-    valueOf(samples, "turnout_requests_total", { namespace: "ns", ingress: `ing${n}`, service: `ns/svc${n}:80`, method: "GET", code: "200" });
-  assert.deepEqual([count(1), count(2), count(3)], [3, 2, 2]);
-});
-
 test("upstream failures count by kind; successful attempts do not", async (t) => {
   const metrics = metricsFor(t);
   const service = "shop/web:80";

@@ -3,9 +3,10 @@
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { Aggregator } from "prom-client";
 import { subscribe } from "./events.ts";
-import type { RebuildResult, RequestEndEvent, TurnoutEventName, TurnoutEvents, UpstreamErrorKind } from "./events.ts";
+import type { RebuildResult, TurnoutEventName, TurnoutEvents, UpstreamErrorKind } from "./events.ts";
 import { METRIC_DEFINITIONS } from "./metric-definitions.ts";
-import { BoundedCache, labelValue, nonNegative, normaliseMethod, statusLabel } from "./metric-labels.ts";
+import { labelValue, nonNegative } from "./metric-labels.ts";
+import { RequestMetrics } from "./request-metrics.ts";
 
 export type EndpointState = "healthy" | "unhealthy" | "ejected" | "terminating";
 
@@ -23,8 +24,6 @@ export interface MetricsOptions {
   collectDiagnostics?: () => Iterable<{ reason: string }>;
   /** Node process metrics (CPU, memory, event loop, GC); default true. */
   defaultMetrics?: boolean;
-  /** Cap on cached per-route label sets; default 10 000. Only lookups slow down past it. */
-  maxCachedSeries?: number;
 }
 
 export interface Metrics {
@@ -91,25 +90,12 @@ function histogram<L extends string>(registry: Registry, d: Definition<L> & { bu
   return new Histogram({ name: d.name, help: d.help, labelNames: d.labelNames, buckets: [...d.buckets], registers: [registry] });
 }
 
-/** The label-bound series one (route, method) pair writes per request. */
-interface RouteSeries {
-  labels: { namespace: string; ingress: string; service: string; method: string };
-  requestsByCode: Map<string, Counter.Internal>;
-  duration: Histogram.Internal<string>;
-  upstream: Histogram.Internal<string>;
-  bytesIn: Counter.Internal;
-  bytesOut: Counter.Internal;
-}
-
 export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registry = createRegistry({ defaultMetrics: options.defaultMetrics ?? true });
   const d = METRIC_DEFINITIONS;
 
-  const requests = counter(registry, d.requests);
-  const requestDuration = histogram(registry, d.requestDuration);
-  const upstreamDuration = histogram(registry, d.upstreamDuration);
-  const requestBytes = counter(registry, d.requestBytes);
-  const responseBytes = counter(registry, d.responseBytes);
+  // Per request, the hottest: plain cells that prom-client reads at scrape time.
+  const requestMetrics = new RequestMetrics(registry);
   const activeConnections = gauge(registry, d.activeConnections);
   const upstreamErrors = counter(registry, d.upstreamErrors);
   const retries = counter(registry, d.retries);
@@ -144,44 +130,11 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   for (const result of REBUILD_RESULTS) reloads.inc({ result }, 0);
   for (const listener of LISTENERS) activeConnections.set({ listener }, 0);
 
-  const routeSeries = new BoundedCache<RouteSeries>(options.maxCachedSeries ?? 10_000);
-  const seriesFor = (namespace: string, ingress: string, service: string, method: string): RouteSeries =>
-    routeSeries.getOrCreate(`${namespace}\n${ingress}\n${service}\n${method}`, () => {
-      const route = { namespace, ingress, service };
-      return {
-        labels: { ...route, method },
-        requestsByCode: new Map(),
-        duration: requestDuration.labels({ ...route, method }),
-        upstream: upstreamDuration.labels(route),
-        bytesIn: requestBytes.labels(route),
-        bytesOut: responseBytes.labels(route),
-      };
-    });
-
-  const onRequestEnd = (e: RequestEndEvent): void => {
-    const series = seriesFor(labelValue(e.namespace), labelValue(e.ingress), labelValue(e.service), normaliseMethod(e.method));
-    const code = statusLabel(e.code);
-    let count = series.requestsByCode.get(code);
-    if (count === undefined) {
-      count = requests.labels({ ...series.labels, code });
-      series.requestsByCode.set(code, count);
-    }
-    count.inc();
-    const duration = nonNegative(e.durationSeconds);
-    if (duration !== undefined) series.duration.observe(duration);
-    const upstream = nonNegative(e.upstreamSeconds);
-    if (upstream !== undefined) series.upstream.observe(upstream);
-    const bytesIn = nonNegative(e.bytesIn);
-    if (bytesIn) series.bytesIn.inc(bytesIn);
-    const bytesOut = nonNegative(e.bytesOut);
-    if (bytesOut) series.bytesOut.inc(bytesOut);
-  };
-
   const connections = new Map<string, number>(LISTENERS.map((l) => [l, 0]));
   let lastSyncSeconds = 0;
 
   const unsubscribers = [
-    on("turnout:request:end", onRequestEnd),
+    on("turnout:request:end", (e) => requestMetrics.record(e)),
     on("turnout:upstream:attempt", (e) => {
       if (e.outcome !== "ok" && UPSTREAM_ERROR_KINDS.has(e.outcome)) upstreamErrors.inc({ service: labelValue(e.service), kind: e.outcome });
     }),

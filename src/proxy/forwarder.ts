@@ -40,6 +40,11 @@ export interface ForwardRequest {
   upstreamHeaders: string[] | undefined;
   /** Time to the response head of the latest attempt, in seconds. */
   upstreamSeconds?: number;
+  /**
+   * Set by the engine while an attempt is in flight; ProxyServer's one "close"
+   * listener on the response calls it (cheaper than a listener per attempt).
+   */
+  onClientClose: (() => void) | undefined;
 }
 
 /** An engine that forwards requests and upgrades to endpoints. */

@@ -70,7 +70,7 @@ export class HttpProxyForwarder implements Forwarder {
     };
     this.#attempts.set(request.req, attempt);
     this.#o.load.begin(endpoint.address);
-    request.res.once("close", attempt.onClientClose);
+    request.onClientClose = attempt.onClientClose;
     this.#proxy.web(request.req, request.res, { target: { host: endpoint.ip, port: endpoint.port } }, (error: NodeJS.ErrnoException) =>
       this.#onError(attempt, error),
     );
@@ -92,7 +92,7 @@ export class HttpProxyForwarder implements Forwarder {
     attempt.done = true;
     const { request, endpoint } = attempt;
     const now = this.#o.now();
-    request.res.off("close", attempt.onClientClose);
+    if (request.onClientClose === attempt.onClientClose) request.onClientClose = undefined;
     this.#o.load.end(endpoint.address, now - attempt.started, request.member.policy.ewmaDecayMs, now);
     if (outcome !== undefined) this.#o.reporter?.report(endpoint.address, request.member.backend, outcome, request.member.policy);
   }

@@ -130,8 +130,11 @@ export class ProxyServer {
       replayable: isReplayable(rawHeaders),
       forwarded: { clientIp, proto: listener.proto, port: listener.port },
       upstreamHeaders: undefined,
+      onClientClose: undefined,
     };
+    // One "close" listener per request tells the engine the client left, and publishes the record.
     if (record) record.forward = request;
+    else res.on("close", () => request.onClientClose?.());
     this.#forwarder.forward(request);
   }
 
@@ -172,7 +175,10 @@ class IncomingParts implements HttpRequestParts {
   }
 }
 
-/** One request's outcome, published when its response closes (only made when request-end metrics listen). */
+/**
+ * One request's outcome, published when its response closes (only made when request-end
+ * metrics listen). Its "close" listener is also the one that tells the engine the client left.
+ */
 class RequestRecord {
   readonly #req: IncomingMessage;
   /** Captured now: node detaches it from the request once the response is done. */
@@ -181,7 +187,7 @@ class RequestRecord {
   readonly #member: RouteMember | undefined;
   readonly #now: () => number;
   readonly #started: number;
-  /** The forwarding state, for the upstream time. */
+  /** The forwarding state: the engine's client-close hook and the upstream time. */
   forward: ForwardRequest | undefined;
 
   constructor(req: IncomingMessage, res: ServerResponse, member: RouteMember | undefined, now: () => number) {
@@ -192,10 +198,11 @@ class RequestRecord {
     this.#now = now;
     this.#started = now();
     // "close" is emitted once, so `on` spares the wrapper `once` would allocate.
-    res.on("close", this.#publish);
+    res.on("close", this.#onClose);
   }
 
-  readonly #publish = (): void => {
+  readonly #onClose = (): void => {
+    this.forward?.onClientClose?.();
     const socket = this.#socket;
     // Bytes since the previous request on this connection ended: head and body both.
     const read = socket.bytesRead;
@@ -206,7 +213,6 @@ class RequestRecord {
       socketPositions.set(socket, position);
     }
     const member = this.#member;
-    const upstreamSeconds = this.forward?.upstreamSeconds;
     publishRequestEnd({
       namespace: member?.source.namespace ?? "",
       ingress: member?.source.name ?? "",
@@ -214,7 +220,8 @@ class RequestRecord {
       method: this.#req.method ?? "",
       code: this.#res.statusCode,
       durationSeconds: (this.#now() - this.#started) / 1000,
-      ...(upstreamSeconds !== undefined ? { upstreamSeconds } : {}),
+      // Always present (undefined when no backend answered): one object shape, no spread.
+      upstreamSeconds: this.forward?.upstreamSeconds,
       bytesIn: read - position.read,
       bytesOut: written - position.written,
     });

@@ -54,8 +54,8 @@ export class UndiciForwarder implements Forwarder {
     const setCookie = affinity !== undefined && endpoint !== request.pinned ? affinityCookie(affinity, endpoint.address, request.secure) : undefined;
     const attempt = new UndiciAttempt(this, request, endpoint, setCookie, this.#o.now());
     this.#o.load.begin(endpoint.address);
-    // Removed by finish(); "close" comes once, so `on` spares the wrapper `once` allocates.
-    request.res.on("close", attempt.onClientClose);
+    // Cleared by finish().
+    request.onClientClose = attempt.onClientClose;
     this.#pools.get(endpoint.address, policy.connectTimeoutMs).dispatch(
       {
         path: req.url ?? "/",
@@ -81,7 +81,7 @@ export class UndiciForwarder implements Forwarder {
   finish(attempt: UndiciAttempt, outcome: AttemptOutcome | undefined): void {
     const { request, endpoint } = attempt;
     const now = this.#o.now();
-    request.res.off("close", attempt.onClientClose);
+    if (request.onClientClose === attempt.onClientClose) request.onClientClose = undefined;
     this.#o.load.end(endpoint.address, now - attempt.started, request.member.policy.ewmaDecayMs, now);
     if (outcome !== undefined) this.#o.reporter?.report(endpoint.address, request.member.backend, outcome, request.member.policy);
   }
