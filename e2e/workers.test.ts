@@ -99,9 +99,9 @@ async function barrier(): Promise<void> {
 function total(text: string, name: string, labels: Record<string, string>): number {
   let sum = 0;
   for (const line of text.split("\n")) {
-    const m = /^([a-z_]+)\{(.*)\} (\S+)$/.exec(line);
+    const m = /^([a-z_]+)(?:\{(.*)\})? (\S+)$/.exec(line);
     if (!m || m[1] !== name) continue;
-    if (Object.entries(labels).every(([k, v]) => m[2]!.includes(`${k}="${v}"`))) sum += Number(m[3]);
+    if (Object.entries(labels).every(([k, v]) => (m[2] ?? "").includes(`${k}="${v}"`))) sum += Number(m[3]);
   }
   return sum;
 }
@@ -262,7 +262,9 @@ describe("a crashed worker", () => {
     assert.ok(!childPids(turnout.pid).includes(victim));
     const after = await Promise.all(Array.from({ length: 20 }, () => fresh("shop.test")));
     assert.deepEqual(after.map((r) => r.status), Array(20).fill(200));
-    assert.ok(total(await metrics(), "turnout_requests_total", labels) >= beforeKill + 20);
+    const scrape = await metrics();
+    assert.ok(total(scrape, "turnout_requests_total", labels) >= beforeKill + 20);
+    assert.equal(total(scrape, "turnout_worker_restarts_total", {}), 1, "the crash is counted");
   });
 });
 

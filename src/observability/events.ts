@@ -69,6 +69,14 @@ export interface WatchRestartEvent {
   error: string;
 }
 
+/** A proxy worker process exited without being asked to; the primary restarts it. */
+export interface WorkerExitEvent {
+  pid: number | undefined;
+  /** Exit code, or null when a signal ended it. */
+  code: number | null;
+  signal: string | null;
+}
+
 /** A call to the Kubernetes API failed (list, watch, status update, Event, lease). */
 export interface ApiErrorEvent {
   /** The resource the call concerned, e.g. "ingresses", "ingresses/status", "events". */
@@ -127,6 +135,7 @@ export interface TurnoutEvents {
   "turnout:ejection": EjectionEvent;
   "turnout:panic": PanicEvent;
   "turnout:connection": ConnectionEvent;
+  "turnout:worker:exit": WorkerExitEvent;
 }
 
 export type TurnoutEventName = keyof TurnoutEvents;
@@ -143,6 +152,7 @@ export const EVENT_NAMES: readonly TurnoutEventName[] = [
   "turnout:ejection",
   "turnout:panic",
   "turnout:connection",
+  "turnout:worker:exit",
 ];
 
 /**
@@ -161,6 +171,7 @@ export const channels = {
   ejection: diagnosticsChannel.channel("turnout:ejection"),
   panic: diagnosticsChannel.channel("turnout:panic"),
   connection: diagnosticsChannel.channel("turnout:connection"),
+  workerExit: diagnosticsChannel.channel("turnout:worker:exit"),
 } as const;
 
 /** A typed publish function for one channel; it does nothing while nobody listens. */
@@ -182,6 +193,7 @@ export const publishEndpointHealth = publisher("turnout:endpoint:health");
 export const publishEjection = publisher("turnout:ejection");
 export const publishPanic = publisher("turnout:panic");
 export const publishConnection = publisher("turnout:connection");
+export const publishWorkerExit = publisher("turnout:worker:exit");
 
 /**
  * Subscribes a typed handler; returns the function that unsubscribes it.

@@ -140,6 +140,12 @@ export const METRIC_DEFINITIONS = {
     help: "Informer restarts after a list or watch error, by resource.",
     labelNames: ["resource"],
   },
+  workerRestarts: {
+    name: "turnout_worker_restarts_total",
+    type: "counter",
+    help: "Proxy worker processes that exited unexpectedly and were restarted.",
+    labelNames: [],
+  },
   apiserverErrors: {
     name: "turnout_apiserver_errors_total",
     type: "counter",

@@ -118,6 +118,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const backends = gauge(registry, d.backends);
   const applyLatency = histogram(registry, d.applyLatency);
   const watchRestarts = counter(registry, d.watchRestarts);
+  const workerRestarts = counter(registry, d.workerRestarts);
   const apiserverErrors = counter(registry, d.apiserverErrors);
   const lastSync = gauge(registry, d.lastSync);
   gauge(registry, d.diagnostics, function () {
@@ -163,6 +164,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     }),
     on("turnout:watch:restart", (e) => watchRestarts.inc({ resource: labelValue(e.resource) })),
     on("turnout:api:error", (e) => apiserverErrors.inc({ resource: labelValue(e.resource) })),
+    on("turnout:worker:exit", () => workerRestarts.inc()),
     on("turnout:sync", (e) => {
       const at = nonNegative(e.timestampSeconds);
       if (at === undefined || at <= lastSyncSeconds) return;

@@ -6,6 +6,7 @@ import cluster from "node:cluster";
 import type { Worker } from "node:cluster";
 import type { Logger } from "../observability/logger.ts";
 import type { MetricsSnapshot } from "../observability/metrics.ts";
+import { publishWorkerExit } from "../observability/events.ts";
 import { parseWorkerMessage } from "./messages.ts";
 import type { PrimaryMessage, SnapshotMessage, WorkerMessage } from "./messages.ts";
 import type { ListeningPorts } from "./data-plane.ts";
@@ -229,6 +230,7 @@ export class WorkerFleet {
       this.#started = undefined;
       return;
     }
+    publishWorkerExit({ pid: worker.process.pid, code, signal });
     slot.crashes = crashesInARow(slot.crashes, performance.now() - member.startedAt, this.#o.backoff);
     const delayMs = restartDelayMs(slot.crashes, this.#o.backoff);
     this.#o.logger.error("proxy worker exited unexpectedly; restarting it", {
