@@ -6,7 +6,9 @@ import { createHash } from "node:crypto";
 import { watch, type FSWatcher } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join, relative } from "node:path";
-import { loadAllYaml } from "@kubernetes/client-node";
+// js-yaml is the parser client-node's loadAllYaml wraps; used directly, file mode
+// never loads the Kubernetes client (its typed models cost ~90 MB of resident memory).
+import { loadAll } from "js-yaml";
 import type { ClusterObject } from "../store/objects.ts";
 import { objectKey } from "../store/objects.ts";
 import { parseClusterObject } from "../store/schemas.ts";
@@ -91,7 +93,7 @@ export class FolderSource {
     }
     let documents: unknown[];
     try {
-      documents = loadAllYaml(text).filter((d: unknown) => d !== null && d !== undefined);
+      documents = loadAll(text).filter((d: unknown) => d !== null && d !== undefined);
     } catch (error) {
       logger.error("manifest file is not valid YAML; keeping its previous objects", { file: name, error });
       return undefined;

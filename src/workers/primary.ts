@@ -39,7 +39,7 @@ export async function runPrimary(config: Readonly<Config>, logger: Logger): Prom
     });
   };
 
-  const control: ControlPlane = new ControlPlane({
+  const control: ControlPlane = await ControlPlane.create({
     config,
     logger,
     holder,
