@@ -25,9 +25,9 @@ export interface FolderSourceOptions {
   settleMs?: number;
 }
 
-/** Identity of an object across files: kind + namespace/name. */
+/** Identity of an object across files: kind + namespace/name (one flat string: thousands are kept). */
 function identity(object: ClusterObject): string {
-  return `${object.kind}:${objectKey(object.meta)}`;
+  return [object.kind, objectKey(object.meta)].join(":");
 }
 
 export class FolderSource {
@@ -129,8 +129,10 @@ export class FolderSource {
 /** Files carry no resourceVersion: a content hash stands in, so unchanged objects are not re-announced. */
 function withFileVersion<T extends ClusterObject>(object: T, document: unknown): T {
   if (object.meta.resourceVersion !== "") return object;
-  const version = createHash("sha256").update(JSON.stringify(document)).digest("hex").slice(0, 16);
-  return { ...object, meta: { ...object.meta, resourceVersion: `file-${version}` } };
+  const hash = createHash("sha256").update(JSON.stringify(document)).digest();
+  // join builds one flat string; a template literal would keep a chain of pieces per object.
+  const resourceVersion = ["file", hash.toString("hex", 0, 8)].join("-");
+  return { ...object, meta: { ...object.meta, resourceVersion } };
 }
 
 async function listManifestFiles(folder: string): Promise<string[]> {
