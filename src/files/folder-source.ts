@@ -34,6 +34,8 @@ export class FolderSource {
   readonly #options: FolderSourceOptions;
   /** file (relative) -> objects it contributed, by identity */
   readonly #byFile = new Map<string, Map<string, ClusterObject>>();
+  /** file (relative) -> hash of the text its current objects came from */
+  readonly #loadedText = new Map<string, string>();
   #watcher: FSWatcher | undefined;
   #timer: NodeJS.Timeout | undefined;
   #rescanning: Promise<void> = Promise.resolve();
@@ -76,13 +78,18 @@ export class FolderSource {
       const name = relative(this.#options.folder, file);
       seen.add(name);
       const loaded = await this.#loadFile(file, name);
-      if (loaded) this.#replaceFile(name, loaded);
+      if (loaded !== undefined && loaded !== "unchanged") this.#replaceFile(name, loaded.objects, loaded.textHash);
     }
-    for (const name of [...this.#byFile.keys()]) if (!seen.has(name)) this.#replaceFile(name, new Map());
+    // Every loaded file has a text hash, also those that hold no objects.
+    for (const name of [...this.#loadedText.keys()]) if (!seen.has(name)) this.#replaceFile(name, new Map(), undefined);
   }
 
-  /** Parses one file; undefined when it is unreadable or any document is invalid (previous content stays). */
-  async #loadFile(path: string, name: string): Promise<Map<string, ClusterObject> | undefined> {
+  /**
+   * Parses one file; "unchanged" when its text is the one its current objects came
+   * from (one edit in a folder of thousands of objects re-parses one file, not all);
+   * undefined when it is unreadable or any document is invalid (previous content stays).
+   */
+  async #loadFile(path: string, name: string): Promise<{ objects: Map<string, ClusterObject>; textHash: string } | "unchanged" | undefined> {
     const { logger } = this.#options;
     let text: string;
     try {
@@ -91,6 +98,8 @@ export class FolderSource {
       logger.error("cannot read manifest file; keeping its previous objects", { file: name, error });
       return undefined;
     }
+    const textHash = createHash("sha256").update(text).digest("base64");
+    if (this.#loadedText.get(name) === textHash) return "unchanged";
     let documents: unknown[];
     try {
       documents = loadAll(text).filter((d: unknown) => d !== null && d !== undefined);
@@ -111,10 +120,10 @@ export class FolderSource {
       }
       objects.set(identity(parsed.object), withFileVersion(parsed.object, document));
     }
-    return objects;
+    return { objects, textHash };
   }
 
-  #replaceFile(name: string, next: Map<string, ClusterObject>): void {
+  #replaceFile(name: string, next: Map<string, ClusterObject>, textHash: string | undefined): void {
     const { store } = this.#options;
     const previous = this.#byFile.get(name) ?? new Map<string, ClusterObject>();
     for (const [id, object] of previous) {
@@ -123,6 +132,8 @@ export class FolderSource {
     for (const object of next.values()) store.upsert(object);
     if (next.size === 0) this.#byFile.delete(name);
     else this.#byFile.set(name, next);
+    if (textHash === undefined) this.#loadedText.delete(name);
+    else this.#loadedText.set(name, textHash);
   }
 }
 
