@@ -24,6 +24,7 @@ import type { Metrics, MetricsSnapshot } from "../observability/metrics.ts";
 import { endpointStateCounts } from "../observability/endpoint-states.ts";
 import { publishHealthEvents } from "../observability/health-events.ts";
 import { listen } from "./listen.ts";
+import { releaseMemory } from "./release-memory.ts";
 
 export interface ControlPlaneOptions {
   config: Readonly<Config>;
@@ -191,6 +192,8 @@ export class ControlPlane {
       await source.start();
     }
     this.#reconciler.markSynced();
+    // The first table is published: what the initial load allocated is garbage now.
+    releaseMemory();
     this.#elector?.start();
     logger.info("initial sync complete", { generation: holder.current?.generation ?? 0 });
   }
