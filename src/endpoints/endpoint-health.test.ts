@@ -117,3 +117,13 @@ void test("selectUsable: staleAt is the earliest ejection end among candidates",
   assert.equal(selection.staleAt, NOW + 100);
   assert.deepEqual(selection.usable, [all[2]]);
 });
+
+void test("selectUsable: when nothing is filtered out, candidates and usable are the input list itself, not copies", () => {
+  const all = Object.freeze([endpoint(0, "r"), endpoint(1, "r")]);
+  const selection = selectUsable(all, () => undefined, NOW);
+  assert.equal(selection.candidates, all);
+  assert.equal(selection.usable, all);
+  const oneFailing = selectUsable(all, (address) => (address === all[0]!.address ? { failedActiveCheck: true, ejectedUntil: 0 } : undefined), NOW);
+  assert.equal(oneFailing.candidates, all);
+  assert.deepEqual(oneFailing.usable, [all[1]]);
+});

@@ -28,18 +28,22 @@ export interface UsableSelection {
 
 const EMPTY: readonly Endpoint[] = Object.freeze([]);
 
-function frozen(endpoints: Endpoint[]): readonly Endpoint[] {
+function frozen(endpoints: readonly Endpoint[]): readonly Endpoint[] {
   return endpoints.length > 0 ? Object.freeze(endpoints) : EMPTY;
 }
 
-/** Pure. `all` may be in any order; the result keeps it. */
+/**
+ * Pure. `all` may be in any order; the result keeps it. A list that filters out
+ * nothing is its input, not a copy (sets are kept for every backend at once), so
+ * pass a frozen `all`.
+ */
 export function selectUsable(
   all: readonly Endpoint[],
   healthOf: (address: string) => Readonly<EndpointHealth> | undefined,
   now: number,
 ): UsableSelection {
-  const ready = all.filter((e) => e.ready);
-  const candidates = frozen(ready.length > 0 ? ready : all.filter((e) => e.serving && e.terminating));
+  const ready = all.every((e) => e.ready) ? all : all.filter((e) => e.ready);
+  const candidates = ready.length > 0 ? frozen(ready) : frozen(all.filter((e) => e.serving && e.terminating));
   let staleAt = Infinity;
   const healthy: Endpoint[] = [];
   for (const endpoint of candidates) {
@@ -49,6 +53,6 @@ export function selectUsable(
     if (!ejected && health?.failedActiveCheck !== true) healthy.push(endpoint);
   }
   const panic = healthy.length === 0 && candidates.length > 0;
-  const healthyList = frozen(healthy);
+  const healthyList = healthy.length === candidates.length ? candidates : frozen(healthy);
   return { candidates, healthy: healthyList, usable: panic ? candidates : healthyList, panic, staleAt };
 }

@@ -150,6 +150,29 @@ void test("an address still named by another Service keeps its health when one S
   assert.deepEqual([...registry.knownAddresses()], ["10.0.0.1:8080"]);
 });
 
+void test("an address named by two Services, then by one, then by none: flags reach every set holding it until it is gone", () => {
+  const { registry } = setup();
+  const removedSeen: string[][] = [];
+  registry.onChange((_service, removed) => removedSeen.push([...removed]));
+  registry.applySlice(slice("web", "web-1", [{ ip: "10.0.0.1" }, { ip: "10.0.0.2" }]));
+  registry.applySlice(slice("web-canary", "canary-1", [{ ip: "10.0.0.1" }]));
+  registry.applySlice(slice("web-canary", "canary-2", [{ ip: "10.0.0.1" }]));
+  registry.setFailedActiveCheck("10.0.0.1:8080", true);
+  assert.deepEqual(usable(registry, backend("web")), ["10.0.0.2:8080"]);
+  assert.equal(registry.endpointSet(backend("web-canary")).panic, true);
+
+  registry.deleteSlice(slice("web", "web-1", []));
+  registry.deleteSlice(slice("web-canary", "canary-2", []));
+  assert.deepEqual(removedSeen.at(-1), [], "canary-1 still names the address");
+  assert.equal(registry.setFailedActiveCheck("10.0.0.1:8080", false), true);
+  assert.deepEqual(usable(registry, backend("web-canary")), ["10.0.0.1:8080"]);
+
+  registry.deleteSlice(slice("web-canary", "canary-1", []));
+  assert.deepEqual(removedSeen.at(-1), ["10.0.0.1:8080"]);
+  assert.deepEqual([...registry.knownAddresses()], []);
+  assert.equal(registry.eject("10.0.0.1:8080", 99_000), false);
+});
+
 void test("flags for unknown addresses are ignored, so late probes cannot resurrect state", () => {
   const { registry } = setup();
   assert.equal(registry.setFailedActiveCheck("10.9.9.9:80", true), false);

@@ -52,10 +52,16 @@ export interface EndpointHealthEntry extends EndpointHealth {
 
 interface CachedSet {
   set: EndpointSet;
-  addresses: ReadonlySet<string>;
   /** The set must be rebuilt from this clock value on (an ejection expires). */
   staleAt: number;
 }
+
+/**
+ * The Services whose slices name one address: the Service key alone when one slice
+ * entry names it (nearly always), else entry counts per Service. Tens of thousands
+ * of addresses are tracked, and a Map each would cost ~180 bytes more per address.
+ */
+type AddressRefs = string | Map<string, number>;
 
 const EMPTY: readonly Endpoint[] = Object.freeze([]);
 
@@ -64,8 +70,8 @@ export class EndpointRegistry {
   readonly #slicesByService = new Map<string, Map<string, EndpointSlice>>();
   /** namespace/service -> backend key -> set (lazily built, dropped on change) */
   readonly #setsByService = new Map<string, Map<string, CachedSet>>();
-  /** address -> namespace/service -> number of slice entries naming it; empty means the address is gone */
-  readonly #addressRefs = new Map<string, Map<string, number>>();
+  /** address -> the Services whose slice entries name it; absent means the address is gone */
+  readonly #addressRefs = new Map<string, AddressRefs>();
   /** address -> health flags; only addresses some slice names, only once a flag was set */
   readonly #health = new Map<string, EndpointHealth>();
   /** backend keys whose last built set was in panic mode */
@@ -198,34 +204,50 @@ export class EndpointRegistry {
 
   /** Drops exactly the cached sets that contain `address`; they get a new version when next asked for. */
   #invalidateAddress(address: string): void {
-    for (const serviceKey of this.#addressRefs.get(address)?.keys() ?? []) {
+    const refs = this.#addressRefs.get(address);
+    const serviceKeys = refs === undefined ? [] : typeof refs === "string" ? [refs] : refs.keys();
+    for (const serviceKey of serviceKeys) {
       const sets = this.#setsByService.get(serviceKey);
       if (!sets) continue;
-      for (const [backendKey, cached] of sets) if (cached.addresses.has(address)) sets.delete(backendKey);
+      for (const [backendKey, cached] of sets) if (cached.set.all.some((e) => e.address === address)) sets.delete(backendKey);
     }
   }
 
-  #changed(serviceKey: string, previous: EndpointSlice | undefined, next: EndpointSlice | undefined): void {
-    for (const address of sliceAddresses(next)) {
-      let services = this.#addressRefs.get(address);
-      if (!services) {
-        services = new Map();
-        this.#addressRefs.set(address, services);
-      }
-      services.set(serviceKey, (services.get(serviceKey) ?? 0) + 1);
+  #addRef(address: string, serviceKey: string): void {
+    const refs = this.#addressRefs.get(address);
+    if (refs === undefined) this.#addressRefs.set(address, serviceKey);
+    else if (typeof refs === "string") this.#addressRefs.set(address, new Map([[refs, 1]]).set(serviceKey, refs === serviceKey ? 2 : 1));
+    else refs.set(serviceKey, (refs.get(serviceKey) ?? 0) + 1);
+  }
+
+  /** Drops one slice entry of `serviceKey` naming `address`; true when no slice names the address any more. */
+  #dropRef(address: string, serviceKey: string): boolean {
+    const refs = this.#addressRefs.get(address);
+    if (refs === undefined) return false;
+    if (typeof refs === "string") {
+      if (refs !== serviceKey) return false;
+      this.#addressRefs.delete(address);
+      return true;
     }
+    const count = (refs.get(serviceKey) ?? 1) - 1;
+    if (count > 0) refs.set(serviceKey, count);
+    else refs.delete(serviceKey);
+    if (refs.size === 0) {
+      this.#addressRefs.delete(address);
+      return true;
+    }
+    const [only, onlyCount] = refs.size === 1 ? [...refs][0] ?? [] : [];
+    if (only !== undefined && onlyCount === 1) this.#addressRefs.set(address, only);
+    return false;
+  }
+
+  #changed(serviceKey: string, previous: EndpointSlice | undefined, next: EndpointSlice | undefined): void {
+    for (const address of sliceAddresses(next)) this.#addRef(address, serviceKey);
     const removed: string[] = [];
     for (const address of sliceAddresses(previous)) {
-      const services = this.#addressRefs.get(address);
-      if (!services) continue;
-      const refs = (services.get(serviceKey) ?? 1) - 1;
-      if (refs > 0) services.set(serviceKey, refs);
-      else services.delete(serviceKey);
-      if (services.size === 0) {
-        this.#addressRefs.delete(address);
-        this.#health.delete(address);
-        removed.push(address);
-      }
+      if (!this.#dropRef(address, serviceKey)) continue;
+      this.#health.delete(address);
+      removed.push(address);
     }
     this.#setsByService.delete(serviceKey);
     for (const listener of this.#listeners) listener(serviceKey, removed);
@@ -246,19 +268,20 @@ export class EndpointRegistry {
         }
       }
     }
-    const all = [...byAddress.values()].sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+    const sorted = [...byAddress.values()].sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+    const all = sorted.length > 0 ? Object.freeze(sorted) : EMPTY;
     const selection = selectUsable(all, (address) => this.#health.get(address), this.now());
     this.#notePanic(backend.key, selection.panic, selection.candidates.length);
     this.#version += 1;
     const set: EndpointSet = {
       backendKey: backend.key,
       version: this.#version,
-      all: all.length > 0 ? Object.freeze(all) : EMPTY,
+      all,
       candidates: selection.candidates,
       usable: selection.usable,
       panic: selection.panic,
     };
-    return { set: Object.freeze(set), addresses: new Set(byAddress.keys()), staleAt: selection.staleAt };
+    return { set: Object.freeze(set), staleAt: selection.staleAt };
   }
 
   /** Logs and reports each entry into (and exit from) panic mode once per backend. */

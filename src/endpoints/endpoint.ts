@@ -16,5 +16,6 @@ export interface Endpoint {
 }
 
 export function endpointAddress(ip: string, port: number): string {
-  return ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}`;
+  // join builds one flat string; a template literal keeps its pieces, and the registry keeps one per endpoint.
+  return ip.includes(":") ? ["[", ip, "]:", port].join("") : [ip, port].join(":");
 }

@@ -128,7 +128,8 @@ export interface ObjectRef {
 }
 
 export function objectKey(meta: { namespace: string; name: string }): string {
-  return meta.namespace === "" ? meta.name : `${meta.namespace}/${meta.name}`;
+  // join builds one flat string; a template literal keeps its pieces, and stores keep thousands of keys.
+  return meta.namespace === "" ? meta.name : [meta.namespace, meta.name].join("/");
 }
 
 export function refOf(obj: ClusterObject): ObjectRef {

@@ -13,6 +13,7 @@ import type {
   Secret,
   Service,
 } from "./objects.ts";
+import { compactObject } from "./compact.ts";
 
 const stringMap = z.record(z.string(), z.string()).nullish().transform((m) => ({ ...(m ?? {}) }));
 
@@ -269,7 +270,7 @@ function toSecret(raw: z.infer<typeof secretSchema>, defaultNamespace: string): 
 
 export type ParseResult<T> = { ok: true; object: T } | { ok: false; message: string };
 
-function run<S extends z.ZodType, T>(
+function run<S extends z.ZodType, T extends ClusterObject>(
   schema: S,
   input: unknown,
   convert: (value: z.infer<S>) => T,
@@ -281,7 +282,7 @@ function run<S extends z.ZodType, T>(
       .join("; ");
     return { ok: false, message };
   }
-  return { ok: true, object: convert(result.data) };
+  return { ok: true, object: compactObject(convert(result.data)) };
 }
 
 export function parseIngress(input: unknown, defaultNamespace = "default"): ParseResult<Ingress> {

@@ -41,7 +41,7 @@ export async function runPrimary(config: Readonly<Config>, logger: Logger): Prom
   };
 
   let lastBroadcast: PublishedTable | undefined;
-  const control: ControlPlane = new ControlPlane({
+  const control: ControlPlane = await ControlPlane.create({
     config,
     logger,
     holder,

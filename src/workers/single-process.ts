@@ -13,7 +13,7 @@ export async function runSingleProcess(config: Readonly<Config>, logger: Logger)
   const holder = new RouteTableHolder();
   const registry = new EndpointRegistry({ logger: logger.child({ component: "endpoints" }) });
   const data = new DataPlane({ config, logger, holder, registry });
-  const control = new ControlPlane({
+  const control = await ControlPlane.create({
     config,
     logger,
     holder,
