@@ -6,10 +6,9 @@ import { createHash } from "node:crypto";
 import { watch, type FSWatcher } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join, relative } from "node:path";
-// client-node's YAML module alone, not its index: file mode never loads the API
-// clients. (js-yaml, which it wraps, would also spare its typed models, ~26 MB and
-// ~1 s at 10,000 objects, once js-yaml is a declared dependency.)
-import { loadAllYaml } from "@kubernetes/client-node/dist/yaml.js";
+// js-yaml is the parser client-node's loadAllYaml wraps; used directly, file mode
+// never loads the Kubernetes client (its typed models cost ~90 MB of resident memory).
+import { loadAll } from "js-yaml";
 import type { ClusterObject } from "../store/objects.ts";
 import { objectKey } from "../store/objects.ts";
 import { parseClusterObject } from "../store/schemas.ts";
@@ -103,7 +102,7 @@ export class FolderSource {
     if (this.#loadedText.get(name) === textHash) return "unchanged";
     let documents: unknown[];
     try {
-      documents = loadAllYaml(text).filter((d: unknown) => d !== null && d !== undefined);
+      documents = loadAll(text).filter((d: unknown) => d !== null && d !== undefined);
     } catch (error) {
       logger.error("manifest file is not valid YAML; keeping its previous objects", { file: name, error });
       return undefined;
