@@ -7,6 +7,12 @@ import type { UsableIngress } from "./ingress-versions.ts";
 import { buildRouteGroups } from "./route-groups.ts";
 import { tlsSecretFor } from "./tls.ts";
 
+/**
+ * Shared by every host without Exact (or without Prefix) paths, as most have none:
+ * tables are never modified once built, and an empty Map costs a few hundred bytes.
+ */
+const NO_GROUPS: Map<string, RouteGroup> = new Map();
+
 export interface BuiltHost {
   hostKey: string;
   kind: HostKind;
@@ -45,11 +51,13 @@ export function buildHostRoutes(hostKey: string, contributors: readonly IngressE
     entries.push(...(contributor.entriesByHost.get(hostKey) ?? []));
   }
 
-  const routes: HostRoutes = { host: hostKey, exact: new Map(), prefix: new Map() };
+  const exact = new Map<string, RouteGroup>();
+  const prefix = new Map<string, RouteGroup>();
   // Groups arrive sorted by path type and path, so both Maps fill in a stable order.
   for (const { group } of buildRouteGroups(entries, diagnostics)) {
-    (group.pathType === "Exact" ? routes.exact : routes.prefix).set(group.path, group);
+    (group.pathType === "Exact" ? exact : prefix).set(group.path, group);
   }
+  const routes: HostRoutes = { host: hostKey, exact: exact.size > 0 ? exact : NO_GROUPS, prefix: prefix.size > 0 ? prefix : NO_GROUPS };
   if (fallbackOwner?.defaultGroup) routes.fallback = { ...structuredClone(fallbackOwner.defaultGroup), host: hostKey };
   const routesSomething = routes.exact.size > 0 || routes.prefix.size > 0 || routes.fallback !== undefined;
   if (routesSomething) {
