@@ -34,7 +34,7 @@ export class Report {
 
   printSummary(): void {
     printTable(
-      `targets (noisy: others used more than ${NOISY_OTHERS_CORES} cores during that section; repeat it on a quieter machine)`,
+      `targets ("(noisy)" after a verdict: others used more than ${NOISY_OTHERS_CORES} cores during that section; repeat it on a quieter machine)`,
       ["section", "target", "measured", "verdict", "others' cores"],
       this.targets.map((t) => {
         const load = this.sections.get(t.section);
