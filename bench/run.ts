@@ -14,6 +14,7 @@ import { ensureSystemTools } from "./system-tools.ts";
 import type { SystemTools } from "./system-tools.ts";
 import { runThroughput } from "./throughput.ts";
 import { DEFAULT_VARIANT } from "./turnout-runner.ts";
+import { runWorkers } from "./workers.ts";
 import type { TurnoutVariant } from "./turnout-runner.ts";
 
 const SECTIONS: Record<string, (context: SectionContext) => Promise<void>> = {
@@ -21,12 +22,13 @@ const SECTIONS: Record<string, (context: SectionContext) => Promise<void>> = {
   "slow-backend": runSlowBackend,
   "control-plane": runControlPlane,
   "config-latency": runConfigLatency,
+  workers: runWorkers,
 };
 const NAMES = Object.keys(SECTIONS);
-const NEEDS_TOOLS = ["throughput", "slow-backend"];
+const NEEDS_TOOLS = ["throughput", "slow-backend", "workers"];
 
 const USAGE = `usage: npm run bench [-- --quick] [-- --only SECTIONS | --skip SECTIONS] [-- --turnout-env NAME=V1,V2]
-  --quick               about 1.5 minutes instead of about 4 (per turnout variant, more): shorter runs, slow-backend at 1,000 req/s only
+  --quick               about 2 minutes instead of about 5 (per turnout variant, more): shorter runs, slow-backend at 1,000 req/s only
   --only a,b            run only these sections
   --skip a,b            run every section but these
   --turnout-env N=a,b   measure turnout once per value of environment variable N (throughput and slow-backend

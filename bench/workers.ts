@@ -1,0 +1,91 @@
+// Section 5, multi-core: turnout with --workers 2 against --workers 1 under the same
+// wrk load (closed loop, keep-alive, one wrk thread, tiny responses from a static
+// nginx upstream). Both processes run side by side and the runs alternate, so drift
+// of the shared machine hits both alike; the verdict is the median ratio of rounds.
+import { cpuSnapshot, othersCores } from "./machine-load.ts";
+import { Nginx, staticUpstreamConfig } from "./nginx.ts";
+import { Cleanup, freePort, httpStatus, waitFor } from "./processes.ts";
+import { count, fixed, printTable } from "./report.ts";
+import type { SectionContext } from "./section.ts";
+import { TurnoutRunner, removeFolder, singleRouteManifests, writeManifestFolder } from "./turnout-runner.ts";
+import { runWrk } from "./wrk.ts";
+
+const SECTION = "workers";
+const HOST = "bench.local";
+const UPSTREAM_HOSTS = ["127.0.0.23", "127.0.0.24"];
+const CONNECTIONS = 50;
+const WORKER_COUNTS = [1, 2] as const;
+
+interface Round {
+  round: number;
+  requestsPerSecond: Record<number, number>;
+  cpuPercent: Record<number, number>;
+  othersCores: number;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[middle] ?? Number.NaN) : ((sorted[middle - 1] ?? Number.NaN) + (sorted[middle] ?? Number.NaN)) / 2;
+}
+
+export async function runWorkers({ tools, quick, report, variants }: SectionContext): Promise<void> {
+  if (tools.nginx === undefined || tools.wrk === undefined) return report.skip(SECTION, `needs nginx and wrk: ${tools.problem ?? "missing"}`);
+  const wrk = tools.wrk;
+  const seconds = quick ? 3 : 6;
+  const warmupSeconds = 1;
+  const rounds = quick ? 2 : 4;
+  const base = variants[0];
+  console.log(`\n== 5. multi-core: --workers 2 vs --workers 1, wrk -t1 -c${CONNECTIONS} keep-alive, ${rounds} alternating rounds of ${seconds} s after a ${warmupSeconds} s warm-up`);
+  console.log("   2 cores are shared by wrk, the upstream nginx and turnout's primary and workers: 2 workers can use at most what the others leave.");
+  const cleanup = new Cleanup();
+  const results: Round[] = [];
+  try {
+    const upstreamPort = await freePort(UPSTREAM_HOSTS[0]);
+    const upstream = await Nginx.start(tools.nginx, "upstream", staticUpstreamConfig(UPSTREAM_HOSTS, upstreamPort), UPSTREAM_HOSTS[0] ?? "", upstreamPort);
+    cleanup.add(() => upstream.stop());
+    const manifests = writeManifestFolder(singleRouteManifests(HOST, UPSTREAM_HOSTS, upstreamPort));
+    cleanup.add(() => removeFolder(manifests));
+    const turnouts = new Map<number, TurnoutRunner>();
+    for (const workers of WORKER_COUNTS) {
+      const turnout = await TurnoutRunner.start({ manifests, variant: { label: `turnout --workers ${workers}`, env: { ...base?.env, TURNOUT_WORKERS: String(workers) } } });
+      cleanup.add(() => turnout.stop());
+      await waitFor(async () => (await httpStatus(turnout.httpPort, "/", "127.0.0.1", { host: HOST })) === 200, 10_000, `turnout --workers ${workers} to forward`);
+      turnouts.set(workers, turnout);
+    }
+    for (let round = 1; round <= rounds; round++) {
+      const row: Round = { round, requestsPerSecond: {}, cpuPercent: {}, othersCores: 0 };
+      const machineBefore = cpuSnapshot();
+      for (const workers of WORKER_COUNTS) {
+        const turnout = turnouts.get(workers) as TurnoutRunner;
+        const url = `http://127.0.0.1:${turnout.httpPort}/`;
+        await runWrk(wrk, { url, connections: CONNECTIONS, seconds: warmupSeconds, headers: { Host: HOST } });
+        const before = turnout.cpuSeconds();
+        const result = await runWrk(wrk, { url, connections: CONNECTIONS, seconds, headers: { Host: HOST } });
+        const cpu = turnout.cpuSeconds() - before;
+        row.requestsPerSecond[workers] = result.errors === 0 ? result.requestsPerSecond : Number.NaN;
+        row.cpuPercent[workers] = (cpu / seconds) * 100;
+      }
+      row.othersCores = othersCores(machineBefore, cpuSnapshot());
+      results.push(row);
+    }
+  } finally {
+    await cleanup.run();
+  }
+
+  const ratios = results.map((r) => (r.requestsPerSecond[2] ?? Number.NaN) / (r.requestsPerSecond[1] ?? Number.NaN));
+  printTable(
+    "workers (req/s through turnout; CPU % of one core, primary and workers together)",
+    ["round", "1 worker req/s", "1 worker CPU %", "2 workers req/s", "2 workers CPU %", "2 vs 1", "per CPU-second 2 vs 1", "others' cores"],
+    results.map((r, i) => {
+      const perCpu = (workers: number): number => (r.requestsPerSecond[workers] ?? Number.NaN) / ((r.cpuPercent[workers] ?? Number.NaN) / 100);
+      return [
+        String(r.round), count(r.requestsPerSecond[1]), `${fixed(r.cpuPercent[1], 0)}%`, count(r.requestsPerSecond[2]), `${fixed(r.cpuPercent[2], 0)}%`,
+        `${fixed(ratios[i], 2)}x`, `${fixed(perCpu(2) / perCpu(1), 2)}x`, fixed(r.othersCores, 2),
+      ];
+    }),
+  );
+  const middle = median(ratios);
+  const spread = `median ${fixed(middle, 2)}x (rounds ${fixed(Math.min(...ratios), 2)}-${fixed(Math.max(...ratios), 2)}x)`;
+  report.check(SECTION, "2 workers >= 1.4x 1 worker (req/s, median of rounds)", spread, Number.isFinite(middle) ? middle >= 1.4 : undefined);
+}
