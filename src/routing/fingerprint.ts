@@ -63,9 +63,9 @@ export function routeTablesEqual(a: RouteTable, b: RouteTable): boolean {
   const anyB = b.anyHost && cachedText(b.anyHost);
   if (anyA !== anyB) return false;
   if (JSON.stringify(a.defaultBackend ?? null, replacer) !== JSON.stringify(b.defaultBackend ?? null, replacer)) return false;
-  return a.backends === b.backends || (a.backends.length === b.backends.length && a.backends.every((backend, i) => sameBackend(backend, b.backends[i])));
+  return a.backends === b.backends || (a.backends.length === b.backends.length && a.backends.every((backend, i) => backendRefsEqual(backend, b.backends[i])));
 }
 
-function sameBackend(a: BackendRef, b: BackendRef | undefined): boolean {
+export function backendRefsEqual(a: BackendRef, b: BackendRef | undefined): boolean {
   return a === b || (b !== undefined && a.key === b.key && a.namespace === b.namespace && a.service === b.service && a.port === b.port && a.portName === b.portName);
 }

@@ -15,6 +15,6 @@ export type {
   DescribedRouteTable,
 } from "./describe.ts";
 export { describeRouteGroup, describeRouteTable } from "./describe.ts";
-export { routeTableFingerprint, routeTablesEqual } from "./fingerprint.ts";
+export { backendRefsEqual, routeTableFingerprint, routeTablesEqual } from "./fingerprint.ts";
 export type { PublishedTable } from "./published-table.ts";
 export { RouteTableHolder } from "./published-table.ts";

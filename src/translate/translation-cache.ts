@@ -6,6 +6,7 @@
 // HostRoutes object, shared by the old and the new table. The result equals a
 // translation from scratch, which is what a fresh cache does.
 import type { BackendRef, Diagnostic, RouteTable, TranslationResult } from "../routing/index.ts";
+import { backendRefsEqual } from "../routing/index.ts";
 import type { Ingress, IngressClass, Service, Snapshot } from "../store/index.ts";
 import { objectKey } from "../store/index.ts";
 import { backendResolver, servicePortResolver } from "./backend-resolution.ts";
@@ -50,10 +51,6 @@ function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
   return true;
 }
 
-function sameBackend(a: BackendRef, b: BackendRef): boolean {
-  return a === b || (a.key === b.key && a.namespace === b.namespace && a.service === b.service && a.port === b.port && a.portName === b.portName);
-}
-
 function compareExpansionsByAge(a: IngressExpansion, b: IngressExpansion): number {
   return compareByAge(a.source.ingress, b.source.ingress);
 }
@@ -67,6 +64,46 @@ function hostsOf(expansion: IngressExpansion): Set<string> {
 
 function emptyTable(): RouteTable {
   return { exactHosts: new Map(), wildcardHosts: new Map(), backends: [] };
+}
+
+/** How many routes use each backend, and the backend keys in order, kept across runs. */
+class BackendCounter {
+  readonly #counts: Map<string, { backend: BackendRef; count: number }>;
+  readonly #order: string[];
+  /** After a start-over: keys are appended and sorted once, in sorted(). */
+  readonly #unsorted: boolean;
+  /** A backend was added, removed or replaced: the table needs a new list. */
+  changed = false;
+
+  constructor(counts: Map<string, { backend: BackendRef; count: number }>, order: string[], unsorted: boolean) {
+    this.#counts = counts;
+    this.#order = order;
+    this.#unsorted = unsorted;
+  }
+
+  count(backend: BackendRef, by: 1 | -1): void {
+    const counted = this.#counts.get(backend.key);
+    if (!counted) {
+      this.#counts.set(backend.key, { backend, count: 1 });
+      if (this.#unsorted) this.#order.push(backend.key);
+      else insertSorted(this.#order, backend.key, compareStrings);
+      this.changed = true;
+    } else if ((counted.count += by) === 0) {
+      this.#counts.delete(backend.key);
+      removeSorted(this.#order, backend.key);
+      this.changed = true;
+    } else if (by === 1 && !backendRefsEqual(counted.backend, backend)) {
+      // After a Service change every route to it is rebuilt: the newest object is current.
+      counted.backend = backend;
+      this.changed = true;
+    }
+  }
+
+  /** Every counted backend, sorted by key. */
+  sorted(): BackendRef[] {
+    if (this.#unsorted) this.#order.sort(compareStrings);
+    return this.#order.map((key) => this.#counts.get(key)?.backend as BackendRef);
+  }
 }
 
 export class TranslationCache {
@@ -114,49 +151,8 @@ export class TranslationCache {
       backends: this.#table.backends,
     };
     if (this.#table.anyHost) table.anyHost = this.#table.anyHost;
-    let backendsChanged = false;
-    const count = (backend: BackendRef, by: 1 | -1): void => {
-      const counted = this.#backendCounts.get(backend.key);
-      if (!counted) {
-        this.#backendCounts.set(backend.key, { backend, count: 1 });
-        if (startedOver) this.#backendOrder.push(backend.key);
-        else insertSorted(this.#backendOrder, backend.key, compareStrings);
-        backendsChanged = true;
-      } else if ((counted.count += by) === 0) {
-        this.#backendCounts.delete(backend.key);
-        removeSorted(this.#backendOrder, backend.key);
-        backendsChanged = true;
-      } else if (by === 1 && !sameBackend(counted.backend, backend)) {
-        // After a Service change every route to it is rebuilt: the newest object is current.
-        counted.backend = backend;
-        backendsChanged = true;
-      }
-    };
-
-    // Sorted, so a table built from nothing has its host Maps in order. New routes are
-    // placed before old ones are taken out, so a backend still in use is never dropped
-    // and re-added (which would rebuild the backend list).
-    const replaced: HostEntry[] = [];
-    for (const hostKey of [...dirtyHosts].sort(compareStrings)) {
-      const previous = this.#hosts.get(hostKey);
-      const next = this.#hostEntry(hostKey, previous);
-      if (next === previous) continue;
-      if (previous) {
-        replaced.push(previous);
-        this.#withDiagnostics.delete(previous);
-        if (!next) this.#unplaceRoutes(table, previous.built);
-      }
-      if (next) {
-        this.#hosts.set(hostKey, next);
-        this.#placeRoutes(table, next.built);
-        for (const backend of next.built.backends) count(backend, 1);
-        if (next.built.diagnostics.length > 0) this.#withDiagnostics.add(next);
-      } else {
-        this.#hosts.delete(hostKey);
-      }
-    }
-    for (const previous of replaced) for (const backend of previous.built.backends) count(backend, -1);
-    this.#reusableHosts = new Map();
+    const backends = new BackendCounter(this.#backendCounts, this.#backendOrder, startedOver);
+    this.#updateHosts(table, dirtyHosts, backends);
 
     const diagnostics: Diagnostic[] = [];
     const defaultBackend = resolveDefaultBackend(
@@ -167,12 +163,11 @@ export class TranslationCache {
       diagnostics,
     );
     if (defaultBackend !== this.#table.defaultBackend) {
-      for (const member of this.#table.defaultBackend?.weighted ?? []) count(member.backend, -1);
-      for (const member of defaultBackend?.weighted ?? []) count(member.backend, 1);
+      for (const member of this.#table.defaultBackend?.weighted ?? []) backends.count(member.backend, -1);
+      for (const member of defaultBackend?.weighted ?? []) backends.count(member.backend, 1);
     }
     if (defaultBackend) table.defaultBackend = defaultBackend;
-    if (startedOver) this.#backendOrder.sort(compareStrings);
-    if (backendsChanged) table.backends = this.#backendOrder.map((key) => this.#backendCounts.get(key)?.backend as BackendRef);
+    if (backends.changed) table.backends = backends.sorted();
     this.#table = table;
 
     for (const item of this.#withDiagnostics) {
@@ -321,6 +316,35 @@ export class TranslationCache {
     const reusable = previous ?? this.#reusableHosts.get(hostKey);
     if (reusable && sameItems(reusable.contributors, contributors)) return reusable;
     return { contributors: [...contributors], built: buildHostRoutes(hostKey, contributors) };
+  }
+
+  /**
+   * Rebuilds the dirty hosts into `table`, in key order (so a table built from nothing
+   * has its host Maps in order). New routes are counted before old ones are taken out,
+   * so a backend still in use is never dropped and re-added.
+   */
+  #updateHosts(table: RouteTable, dirtyHosts: ReadonlySet<string>, backends: BackendCounter): void {
+    const replaced: HostEntry[] = [];
+    for (const hostKey of [...dirtyHosts].sort(compareStrings)) {
+      const previous = this.#hosts.get(hostKey);
+      const next = this.#hostEntry(hostKey, previous);
+      if (next === previous) continue;
+      if (previous) {
+        replaced.push(previous);
+        this.#withDiagnostics.delete(previous);
+        if (!next) this.#unplaceRoutes(table, previous.built);
+      }
+      if (next) {
+        this.#hosts.set(hostKey, next);
+        this.#placeRoutes(table, next.built);
+        for (const backend of next.built.backends) backends.count(backend, 1);
+        if (next.built.diagnostics.length > 0) this.#withDiagnostics.add(next);
+      } else {
+        this.#hosts.delete(hostKey);
+      }
+    }
+    for (const previous of replaced) for (const backend of previous.built.backends) backends.count(backend, -1);
+    this.#reusableHosts = new Map();
   }
 
   /** Puts a host's routes into the table, in place of what it had there. */
