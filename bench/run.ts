@@ -85,7 +85,7 @@ function printHeader({ quick, sections, variants }: Options, tools: SystemTools 
   console.log(`machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? "unknown CPU"}), load average at start ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
   console.log(`node ${process.version}${tools ? `, ${tools.nginxVersion}, ${tools.wrkVersion}` : ""}; sections: ${sections.join(", ")}`);
   const environment = Object.keys(process.env).filter((k) => k.startsWith("TURNOUT_")).map((k) => `${k}=${process.env[k] ?? ""}`);
-  console.log(`turnout: one process (--workers 1 where available); ${variants.map((v) => (Object.keys(v.env).length === 0 ? `${v.label} with its defaults` : `${v.label} with ${JSON.stringify(v.env)}`)).join(", ")}; inherited env: ${environment.join(" ") || "no TURNOUT_* variables"}`);
+  console.log(`turnout: one process (--workers 1) unless a variant sets TURNOUT_WORKERS; ${variants.map((v) => (Object.keys(v.env).length === 0 ? `${v.label} with its defaults` : `${v.label} with ${JSON.stringify(v.env)}`)).join(", ")}; inherited env: ${environment.join(" ") || "no TURNOUT_* variables"}`);
   console.log("caveat: the load generator, the proxy and the upstreams share these cores, and the machine is shared with others: absolute");
   console.log("numbers drift by +/-20% between runs; compare the ratios, each against a reference measured in this same run. Loopback only.");
 }
