@@ -8,10 +8,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { Nginx, staticUpstreamConfig } from "./nginx.ts";
 import { Child, Cleanup, NODE, freePort, httpStatus, waitFor } from "./processes.ts";
 import { ensureSystemTools } from "./system-tools.ts";
-import { removeFolder, singleRouteManifests, writeManifestFolder } from "./turnout-runner.ts";
+import { staticUpstreamRoute } from "./turnout-runner.ts";
 import { runWrk } from "./wrk.ts";
 
 const HOST = "bench.local";
@@ -89,11 +88,7 @@ async function profileRun(seconds: number, connections: number, outDir: string):
   if (tools.nginx === undefined || tools.wrk === undefined) throw new Error("needs nginx and wrk (npm run bench installs them)");
   const cleanup = new Cleanup();
   try {
-    const upstreamPort = await freePort(UPSTREAM_HOSTS[0]);
-    const upstream = await Nginx.start(tools.nginx, "upstream", staticUpstreamConfig(UPSTREAM_HOSTS, upstreamPort), UPSTREAM_HOSTS[0] ?? "", upstreamPort);
-    cleanup.add(() => upstream.stop());
-    const manifests = writeManifestFolder(singleRouteManifests(HOST, UPSTREAM_HOSTS, upstreamPort));
-    cleanup.add(() => removeFolder(manifests));
+    const manifests = await staticUpstreamRoute(tools.nginx, UPSTREAM_HOSTS, HOST, cleanup);
     const [httpPort, httpsPort, adminPort] = [await freePort(), await freePort(), await freePort()];
     const turnout = new Child("turnout", NODE, [
       "--cpu-prof", "--cpu-prof-dir", outDir, "--disable-warning=DEP0060", ENTRY, "--manifests", manifests,

@@ -9,7 +9,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Manifest } from "../e2e/support/objects.ts";
 import { endpointSlice, ingress, ingressClass, service } from "../e2e/support/objects.ts";
+import { Nginx, staticUpstreamConfig } from "./nginx.ts";
 import { Child, NODE, freePort, httpStatus, treeCpuSeconds, treeMemoryMb, waitFor } from "./processes.ts";
+import type { Cleanup } from "./processes.ts";
 
 const ENTRY = fileURLToPath(new URL("../cmd/turnout.ts", import.meta.url));
 
@@ -132,6 +134,19 @@ export function removeFolder(dir: string): void {
 }
 
 /** One host routed to one Service whose endpoints are `addresses` on `port`; `annotations` on the Ingress. */
+/**
+ * A static nginx upstream on `addresses` and a manifest folder routing `host` to it,
+ * both stopped and removed by `cleanup`. Returns the folder for turnout --manifests.
+ */
+export async function staticUpstreamRoute(nginxBinary: string, addresses: readonly string[], host: string, cleanup: Cleanup): Promise<string> {
+  const port = await freePort(addresses[0]);
+  const upstream = await Nginx.start(nginxBinary, "upstream", staticUpstreamConfig(addresses, port), addresses[0] ?? "", port);
+  cleanup.add(() => upstream.stop());
+  const manifests = writeManifestFolder(singleRouteManifests(host, addresses, port));
+  cleanup.add(() => removeFolder(manifests));
+  return manifests;
+}
+
 export function singleRouteManifests(host: string, addresses: readonly string[], port: number, annotations: Record<string, string> = {}): Manifest[] {
   return [
     ingressClass("turnout", true),

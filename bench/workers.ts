@@ -3,11 +3,10 @@
 // nginx upstream). Both processes run side by side and the runs alternate, so drift
 // of the shared machine hits both alike; the verdict is the median ratio of rounds.
 import { cpuSnapshot, othersCores } from "./machine-load.ts";
-import { Nginx, staticUpstreamConfig } from "./nginx.ts";
-import { Cleanup, freePort, httpStatus, waitFor } from "./processes.ts";
+import { Cleanup, httpStatus, waitFor } from "./processes.ts";
 import { count, fixed, printTable } from "./report.ts";
 import type { SectionContext } from "./section.ts";
-import { TurnoutRunner, removeFolder, singleRouteManifests, writeManifestFolder } from "./turnout-runner.ts";
+import { TurnoutRunner, staticUpstreamRoute } from "./turnout-runner.ts";
 import { runWrk } from "./wrk.ts";
 
 const SECTION = "workers";
@@ -41,11 +40,7 @@ export async function runWorkers({ tools, quick, report, variants }: SectionCont
   const cleanup = new Cleanup();
   const results: Round[] = [];
   try {
-    const upstreamPort = await freePort(UPSTREAM_HOSTS[0]);
-    const upstream = await Nginx.start(tools.nginx, "upstream", staticUpstreamConfig(UPSTREAM_HOSTS, upstreamPort), UPSTREAM_HOSTS[0] ?? "", upstreamPort);
-    cleanup.add(() => upstream.stop());
-    const manifests = writeManifestFolder(singleRouteManifests(HOST, UPSTREAM_HOSTS, upstreamPort));
-    cleanup.add(() => removeFolder(manifests));
+    const manifests = await staticUpstreamRoute(tools.nginx, UPSTREAM_HOSTS, HOST, cleanup);
     const turnouts = new Map<number, TurnoutRunner>();
     for (const workers of WORKER_COUNTS) {
       const turnout = await TurnoutRunner.start({ manifests, variant: { label: `turnout --workers ${workers}`, env: { ...base?.env, TURNOUT_WORKERS: String(workers) } } });

@@ -1,7 +1,7 @@
 // healthCheckTargets: one target per checked endpoint, deterministic settings when routes disagree.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { EndpointSlice } from "../store/objects.ts";
+import { testSlice } from "../endpoints/test-slices.ts";
 import type { BackendRef, HealthCheckPolicy, RouteMember, RouteTable } from "../routing/route-table.ts";
 import { group, hostRoutes, table, TEST_POLICY } from "../routing/test-tables.ts";
 import { EndpointRegistry } from "../endpoints/endpoint-registry.ts";
@@ -23,20 +23,6 @@ function checkedMember(service: string, check: HealthCheckPolicy | undefined, in
   };
 }
 
-function slice(service: string, entries: { ip: string; ready?: boolean; serving?: boolean; terminating?: boolean }[]): EndpointSlice {
-  return {
-    kind: "EndpointSlice",
-    meta: { namespace: "shop", name: `${service}-1`, uid: service, resourceVersion: "1", generation: 1, creationTimestamp: "", labels: {}, annotations: {} },
-    serviceName: service,
-    addressType: "IPv4",
-    ports: [{ name: "http", port: 8080, protocol: "TCP" }],
-    endpoints: entries.map((e) => ({
-      addresses: [e.ip],
-      conditions: { ready: e.ready ?? true, serving: e.serving ?? e.ready ?? true, terminating: e.terminating ?? false },
-    })),
-  };
-}
-
 /** A table whose host "shop.example" routes each path to one member. */
 function tableOf(routes: Record<string, RouteMember>, defaultMember?: RouteMember): RouteTable {
   const host = hostRoutes("shop.example", {});
@@ -49,14 +35,14 @@ function tableOf(routes: Record<string, RouteMember>, defaultMember?: RouteMembe
 void test("every ready or serving endpoint of a checked backend is a target; unchecked backends are not", () => {
   const registry = new EndpointRegistry();
   registry.applySlice(
-    slice("web", [
+    testSlice("web", [
       { ip: "10.0.0.2" },
       { ip: "10.0.0.1" },
       { ip: "10.0.0.3", ready: false, serving: true, terminating: true },
       { ip: "10.0.0.4", ready: false },
     ]),
   );
-  registry.applySlice(slice("api", [{ ip: "10.0.1.1" }]));
+  registry.applySlice(testSlice("api", [{ ip: "10.0.1.1" }]));
   const t = tableOf({ "/": checkedMember("web", { ...CHECK, port: 9000 }), "/api": checkedMember("api", undefined) });
   assert.deepEqual(healthCheckTargets(t, registry), [
     { address: "10.0.0.1:8080", ip: "10.0.0.1", port: 9000, path: "/healthz", intervalMs: 10_000, timeoutMs: 2_000, healthyThreshold: 2, unhealthyThreshold: 3, backendKey: "shop/web:80" },
@@ -67,14 +53,14 @@ void test("every ready or serving endpoint of a checked backend is a target; unc
 
 void test("without a check port the probe goes to the traffic port", () => {
   const registry = new EndpointRegistry();
-  registry.applySlice(slice("web", [{ ip: "10.0.0.1" }]));
+  registry.applySlice(testSlice("web", [{ ip: "10.0.0.1" }]));
   const [target] = healthCheckTargets(tableOf({ "/": checkedMember("web", CHECK) }), registry);
   assert.equal(target?.port, 8080);
 });
 
 void test("routes asking different settings for one backend: the shortest interval wins, whatever the order", () => {
   const registry = new EndpointRegistry();
-  registry.applySlice(slice("web", [{ ip: "10.0.0.1" }]));
+  registry.applySlice(testSlice("web", [{ ip: "10.0.0.1" }]));
   const slow = checkedMember("web", { ...CHECK, path: "/slow", intervalMs: 30_000 }, "a");
   const fast = checkedMember("web", { ...CHECK, path: "/fast", intervalMs: 5_000 }, "b");
   for (const t of [tableOf({ "/a": slow, "/b": fast }), tableOf({ "/a": fast, "/b": slow }), tableOf({ "/a": slow }, fast)]) {
@@ -90,8 +76,8 @@ void test("routes asking different settings for one backend: the shortest interv
 
 void test("an endpoint in two checked backends is one target, with the settings that win", () => {
   const registry = new EndpointRegistry();
-  registry.applySlice(slice("web", [{ ip: "10.0.0.1" }]));
-  registry.applySlice(slice("web-canary", [{ ip: "10.0.0.1" }]));
+  registry.applySlice(testSlice("web", [{ ip: "10.0.0.1" }]));
+  registry.applySlice(testSlice("web-canary", [{ ip: "10.0.0.1" }]));
   const t = tableOf({
     "/": checkedMember("web", { ...CHECK, intervalMs: 20_000 }),
     "/canary": checkedMember("web-canary", { ...CHECK, intervalMs: 15_000 }),
@@ -113,8 +99,8 @@ void test("targets follow endpoint changes for the same table", () => {
   const registry = new EndpointRegistry();
   const t = tableOf({ "/": checkedMember("web", CHECK) });
   assert.deepEqual(healthCheckTargets(t, registry), []);
-  registry.applySlice(slice("web", [{ ip: "10.0.0.1" }]));
+  registry.applySlice(testSlice("web", [{ ip: "10.0.0.1" }]));
   assert.deepEqual(healthCheckTargets(t, registry).map((x) => x.address), ["10.0.0.1:8080"]);
-  registry.applySlice(slice("web", [{ ip: "10.0.0.2" }]));
+  registry.applySlice(testSlice("web", [{ ip: "10.0.0.2" }]));
   assert.deepEqual(healthCheckTargets(t, registry).map((x) => x.address), ["10.0.0.2:8080"]);
 });

@@ -5,29 +5,18 @@ import assert from "node:assert/strict";
 import { EndpointRegistry } from "../endpoints/endpoint-registry.ts";
 import { RouteTableHolder } from "../routing/published-table.ts";
 import type { BackendRef } from "../routing/route-table.ts";
-import type { EndpointSlice } from "../store/objects.ts";
+import { testSlice } from "../endpoints/test-slices.ts";
 import { endpointStateCounts } from "./endpoint-states.ts";
 
 const backendOf = (service: string): BackendRef => ({ key: `shop/${service}:80`, namespace: "shop", service, port: 80, portName: "http" });
-
-function slice(service: string, endpoints: { ip: string; ready: boolean; terminating?: boolean }[]): EndpointSlice {
-  return {
-    kind: "EndpointSlice",
-    meta: { namespace: "shop", name: `${service}-1`, uid: service, resourceVersion: "1", generation: 1, creationTimestamp: "", labels: {}, annotations: {} },
-    serviceName: service,
-    addressType: "IPv4",
-    ports: [{ name: "http", port: 8080, protocol: "TCP" }],
-    endpoints: endpoints.map((e) => ({ addresses: [e.ip], conditions: { ready: e.ready, serving: e.ready, terminating: e.terminating ?? false } })),
-  };
-}
 
 test("healthy is always counted; unhealthy, ejected and terminating only when non-zero", () => {
   const registry = new EndpointRegistry();
   const holder = new RouteTableHolder();
   holder.publish({ exactHosts: new Map(), wildcardHosts: new Map(), backends: ["web", "api", "empty"].map(backendOf) }, 1);
-  registry.applySlice(slice("web", [{ ip: "10.0.0.1", ready: true }, { ip: "10.0.0.2", ready: true }]));
+  registry.applySlice(testSlice("web", [{ ip: "10.0.0.1", ready: true }, { ip: "10.0.0.2", ready: true }]));
   registry.applySlice(
-    slice("api", [
+    testSlice("api", [
       { ip: "10.0.1.1", ready: true },
       { ip: "10.0.1.2", ready: true },
       { ip: "10.0.1.3", ready: false, terminating: true },
