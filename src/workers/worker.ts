@@ -12,6 +12,7 @@ import { DataPlane } from "./data-plane.ts";
 import { parsePrimaryMessage } from "./messages.ts";
 import type { PrimaryMessage, WorkerMessage } from "./messages.ts";
 import { Replica } from "./replication.ts";
+import { releaseMemory } from "./release-memory.ts";
 import type { Turnout } from "./turnout.ts";
 
 function send(message: WorkerMessage): void {
@@ -25,6 +26,7 @@ export function runWorker(config: Readonly<Config>, baseLogger: Logger): Promise
   // turnout_endpoints comes from the workers: only they see passive ejections.
   const metrics = createMetrics({ collectEndpoints: () => endpointStateCounts(holder, registry) });
   let serving: { data: DataPlane; replica: Replica } | undefined;
+  let releasedStartupMemory = false;
   let draining = false;
 
   const drain = (graceMs: number): void => {
@@ -48,7 +50,15 @@ export function runWorker(config: Readonly<Config>, baseLogger: Logger): Promise
       const replica = new Replica({
         holder,
         registry,
-        onTable: (table) => data.tableChanged(table),
+        onTable: (table) => {
+          data.tableChanged(table);
+          // The first table is the large allocation of a worker's life (deserialising it
+          // grows the young generation): give back what it left behind, once.
+          if (!releasedStartupMemory) {
+            releasedStartupMemory = true;
+            releaseMemory();
+          }
+        },
         // Problems are the primary's to report (once, not once per worker).
         onCertificates: (table, secrets) => void data.tls.update(table, secrets),
         onResync: (generation) => {
