@@ -249,7 +249,10 @@ export class TranslationCache {
       dirtyHosts.add(hostKey);
     }
     removeItem(this.#withDefault, expansion);
-    for (const serviceKey of state.lookups) this.#dependents.get(serviceKey)?.delete(key);
+    for (const serviceKey of state.lookups) {
+      const dependents = this.#dependents.get(serviceKey);
+      if (dependents?.delete(key) === true && dependents.size === 0) this.#dependents.delete(serviceKey);
+    }
   }
 
   /** Decides which version of an Ingress is used and expands it; its hosts become dirty. */
