@@ -154,7 +154,7 @@ export async function runConfigLatency({ quick, report, variants }: SectionConte
   try {
     const upstream = new Child("upstream server", NODE, [UPSTREAMS_SCRIPT, "--hosts", UPSTREAM_HOST]);
     cleanup.add(() => upstream.stop());
-    const upstreamPort = Number((await upstream.firstJsonLine(10_000) as { port: number }).port);
+    const upstreamPort = Number((await upstream.nextJsonLine(10_000) as { port: number }).port);
     const api = await startKubeApiServer();
     cleanup.add(() => api.stop());
     const k = api.client;

@@ -34,6 +34,9 @@ export class Child {
   readonly name: string;
   readonly exited: Promise<void>;
   #output = "";
+  /** JSON lines of stdout nobody asked for yet, and who waits for the next one. */
+  readonly #jsonLines: { value: unknown }[] = [];
+  #waiters: ((value: unknown) => void)[] = [];
 
   constructor(name: string, command: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env) {
     this.name = name;
@@ -44,6 +47,20 @@ export class Child {
     const keep = (chunk: Buffer): void => void (this.#output = (this.#output + chunk.toString("utf8")).slice(-4000));
     this.process.stdout?.on("data", keep);
     this.process.stderr?.on("data", keep);
+    if (this.process.stdout) {
+      createInterface({ input: this.process.stdout }).on("line", (line) => {
+        let value: unknown;
+        try {
+          value = JSON.parse(line);
+        } catch {
+          return; // not a report line
+        }
+        const waiter = this.#waiters.shift();
+        if (waiter) waiter(value);
+        // Bounded: a child that logs JSON (turnout) and is never asked must not grow this.
+        else if (this.#jsonLines.push({ value }) > 100) this.#jsonLines.shift();
+      });
+    }
   }
 
   get pid(): number {
@@ -64,27 +81,23 @@ export class Child {
     return this.#output;
   }
 
-  /** Resolves with the first stdout line that parses as JSON. */
-  firstJsonLine(timeoutMs: number): Promise<unknown> {
+  /** Resolves with the next stdout line that parses as JSON (lines are queued until asked for). */
+  nextJsonLine(timeoutMs: number): Promise<unknown> {
+    const queued = this.#jsonLines.shift();
+    if (queued !== undefined) return Promise.resolve(queued.value);
     return new Promise((resolve, reject) => {
-      const lines = createInterface({ input: this.process.stdout! });
-      const timer = setTimeout(() => fail(`${this.name} did not report ready within ${timeoutMs} ms`), timeoutMs);
+      const timer = setTimeout(() => fail(`${this.name} did not report within ${timeoutMs} ms`), timeoutMs);
       const fail = (message: string): void => {
         clearTimeout(timer);
-        lines.close();
+        this.#waiters = this.#waiters.filter((w) => w !== waiter);
         reject(new Error(`${message}\n${this.output}`));
       };
+      const waiter = (value: unknown): void => {
+        clearTimeout(timer);
+        resolve(value);
+      };
+      this.#waiters.push(waiter);
       void this.exited.then(() => fail(`${this.name} exited early`));
-      lines.on("line", (line) => {
-        try {
-          const value: unknown = JSON.parse(line);
-          clearTimeout(timer);
-          lines.close();
-          resolve(value);
-        } catch {
-          // not the ready line
-        }
-      });
     });
   }
 

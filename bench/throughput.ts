@@ -68,7 +68,7 @@ async function startSubjects(nginxBinary: string, variants: readonly TurnoutVari
 
   const bare = new Child(BARE_NAME, NODE, [BARE_PROXY, "0", ...targets]);
   cleanup.add(() => bare.stop());
-  const barePort = Number((await bare.firstJsonLine(10_000) as { port: number }).port);
+  const barePort = Number((await bare.nextJsonLine(10_000) as { port: number }).port);
 
   const manifests = writeManifestFolder(singleRouteManifests(HOST, UPSTREAM_HOSTS, upstreamPort));
   cleanup.add(() => removeFolder(manifests));
