@@ -63,7 +63,7 @@ function applyHostChanges(before: ReadonlyMap<string, HostRoutes>, changes: Host
 }
 
 /** Pure. `base` with `delta` applied (host Map order may differ from the primary's; lookups do not depend on it). */
-export function applyTableDelta(base: RouteTable, delta: TableDeltaMessage): RouteTable {
+function applyTableDelta(base: RouteTable, delta: TableDeltaMessage): RouteTable {
   const removed = new Set(delta.backends.remove);
   const replaced = new Map(delta.backends.set.map((backend) => [backend.key, backend]));
   const backends = base.backends.filter((backend) => !removed.has(backend.key) && !replaced.has(backend.key));
