@@ -58,32 +58,34 @@ function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** For each backend the groups health-check, the winning settings among them, unsorted. */
-function winningChecks(groups: Iterable<RouteGroup | BackendCheck>): Map<string, BackendCheck> {
+/** Every (backend, check) pair the groups' members ask for. */
+function checksOf(groups: readonly RouteGroup[]): BackendCheck[] {
+  const checks: BackendCheck[] = [];
+  for (const group of groups) {
+    for (const member of [...group.conditioned, ...group.weighted]) {
+      if (member.policy.healthCheck) checks.push({ backend: member.backend, check: member.policy.healthCheck });
+    }
+  }
+  return checks;
+}
+
+/** Per backend, the candidate `compareHealthChecks` puts first. */
+function winningChecks(candidates: readonly BackendCheck[]): BackendCheck[] {
   const byKey = new Map<string, BackendCheck>();
-  const consider = (candidate: BackendCheck): void => {
+  for (const candidate of candidates) {
     const key = candidate.backend.key;
     const current = byKey.get(key);
     if (!current || compareHealthChecks({ ...candidate.check, backendKey: key }, { ...current.check, backendKey: key }) < 0) {
       byKey.set(key, candidate);
     }
-  };
-  for (const item of groups) {
-    if ("check" in item) {
-      consider(item);
-      continue;
-    }
-    for (const member of [...item.conditioned, ...item.weighted]) {
-      if (member.policy.healthCheck) consider({ backend: member.backend, check: member.policy.healthCheck });
-    }
   }
-  return byKey;
+  return [...byKey.values()];
 }
 
 function hostChecks(host: HostRoutes): readonly BackendCheck[] {
   let checks = checksByHost.get(host);
   if (!checks) {
-    checks = [...winningChecks(groupsOfHost(host)).values()];
+    checks = winningChecks(checksOf(groupsOfHost(host)));
     checksByHost.set(host, checks);
   }
   return checks;
@@ -93,11 +95,10 @@ function hostChecks(host: HostRoutes): readonly BackendCheck[] {
 export function backendHealthChecks(table: RouteTable): readonly BackendCheck[] {
   const cached = checksByTable.get(table);
   if (cached) return cached;
-  const candidates: (RouteGroup | BackendCheck)[] = [];
   const hosts = [...table.exactHosts.values(), ...table.wildcardHosts.values(), ...(table.anyHost ? [table.anyHost] : [])];
-  for (const host of hosts) candidates.push(...hostChecks(host));
-  if (table.defaultBackend) candidates.push(table.defaultBackend);
-  const result = Object.freeze([...winningChecks(candidates).values()].sort((a, b) => compareStrings(a.backend.key, b.backend.key)));
+  const candidates = hosts.flatMap(hostChecks);
+  if (table.defaultBackend) candidates.push(...checksOf([table.defaultBackend]));
+  const result = Object.freeze(winningChecks(candidates).sort((a, b) => compareStrings(a.backend.key, b.backend.key)));
   checksByTable.set(table, result);
   return result;
 }

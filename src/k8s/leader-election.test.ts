@@ -254,16 +254,21 @@ function replica(identity: string, lease: MemoryLease, time: FakeTime, timings =
   return { elector, events };
 }
 
+/** A Lease, a clock and one replica per identity sharing them. */
+function election<const T extends string>(...identities: T[]): { lease: MemoryLease; time: FakeTime } & Record<T, Replica> {
+  const lease = new MemoryLease();
+  const time = new FakeTime();
+  const replicas = Object.fromEntries(identities.map((identity) => [identity, replica(identity, lease, time)])) as Record<T, Replica>;
+  return { lease, time, ...replicas };
+}
+
 function holder(lease: MemoryLease): string | undefined {
   return lease.stored?.spec?.holderIdentity;
 }
 
 void describe("LeaderElector rounds", () => {
   void it("the first candidate creates the Lease and leads; the second follows and learns who leads", async () => {
-    const lease = new MemoryLease();
-    const time = new FakeTime();
-    const a = replica("a", lease, time);
-    const b = replica("b", lease, time);
+    const { lease, a, b } = election("a", "b");
     assert.equal(await a.elector.tryAcquireOrRenew(), true);
     assert.equal(await b.elector.tryAcquireOrRenew(), false);
     assert.equal(a.elector.isLeader, true);
@@ -276,10 +281,7 @@ void describe("LeaderElector rounds", () => {
   });
 
   void it("a follower takes over only once the Lease went unchanged for its duration by its own clock", async () => {
-    const lease = new MemoryLease();
-    const time = new FakeTime();
-    const a = replica("a", lease, time);
-    const b = replica("b", lease, time);
+    const { lease, time, a, b } = election("a", "b");
     await a.elector.tryAcquireOrRenew();
     await b.elector.tryAcquireOrRenew();
     time.ms = 10_000;
@@ -296,9 +298,7 @@ void describe("LeaderElector rounds", () => {
   });
 
   void it("a leader whose renewals fail steps down when the renew deadline has passed, not before", async () => {
-    const lease = new MemoryLease();
-    const time = new FakeTime();
-    const a = replica("a", lease, time);
+    const { lease, time, a } = election("a");
     await a.elector.tryAcquireOrRenew();
     lease.failing = true;
     time.ms = 9_999;
@@ -315,9 +315,7 @@ void describe("LeaderElector rounds", () => {
   });
 
   void it("a hanging renewal cannot keep a leader leading past its deadline", async () => {
-    const lease = new MemoryLease();
-    const time = new FakeTime();
-    const a = replica("a", lease, time);
+    const { lease, time, a } = election("a");
     await a.elector.tryAcquireOrRenew();
     lease.hanging = true;
     time.sleepsPass = true;
@@ -328,10 +326,7 @@ void describe("LeaderElector rounds", () => {
   });
 
   void it("a candidate that loses the write race (409) stays a follower", async () => {
-    const lease = new MemoryLease();
-    const time = new FakeTime();
-    const a = replica("a", lease, time);
-    const b = replica("b", lease, time);
+    const { lease, a, b } = election("a", "b");
     lease.beforeNextWrite = () => a.elector.tryAcquireOrRenew();
     assert.equal(await b.elector.tryAcquireOrRenew(), false);
     assert.equal(b.elector.isLeader, false);
@@ -340,9 +335,7 @@ void describe("LeaderElector rounds", () => {
   });
 
   void it("a leader that sees another holder in the Lease steps down at once", async () => {
-    const lease = new MemoryLease();
-    const time = new FakeTime();
-    const a = replica("a", lease, time);
+    const { lease, time, a } = election("a");
     await a.elector.tryAcquireOrRenew();
     lease.force({ holderIdentity: "c", leaseDurationSeconds: 15, leaseTransitions: 1 });
     time.ms = 1_000;
@@ -351,10 +344,7 @@ void describe("LeaderElector rounds", () => {
   });
 
   void it("release frees the Lease so a follower acquires at its next round, without waiting for expiry", async () => {
-    const lease = new MemoryLease();
-    const time = new FakeTime();
-    const a = replica("a", lease, time);
-    const b = replica("b", lease, time);
+    const { lease, time, a, b } = election("a", "b");
     await a.elector.tryAcquireOrRenew();
     await b.elector.tryAcquireOrRenew();
     time.ms = 500;
@@ -368,10 +358,7 @@ void describe("LeaderElector rounds", () => {
   });
 
   void it("a follower's release leaves the Lease alone", async () => {
-    const lease = new MemoryLease();
-    const time = new FakeTime();
-    const a = replica("a", lease, time);
-    const b = replica("b", lease, time);
+    const { lease, a, b } = election("a", "b");
     await a.elector.tryAcquireOrRenew();
     await b.elector.tryAcquireOrRenew();
     const before = JSON.stringify(lease.stored);
@@ -387,9 +374,7 @@ function settle(): Promise<void> {
 
 void describe("LeaderElector loop", () => {
   void it("campaigns at once, renews every retry period as leader, and release ends the loop", async () => {
-    const lease = new MemoryLease();
-    const time = new FakeTime();
-    const a = replica("a", lease, time);
+    const { lease, time, a } = election("a");
     a.elector.start();
     await settle();
     assert.equal(holder(lease), "a");
