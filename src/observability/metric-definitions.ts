@@ -18,8 +18,8 @@ export interface MetricDefinition {
 export const HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
 /** Route-table rebuilds: 1 ms to 5 s. */
 export const REBUILD_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] as const;
-/** Change-to-serving latency: the debounce alone is 50-500 ms. */
-export const APPLY_LATENCY_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] as const;
+/** Change-to-serving latency: a lone change takes a few ms (5 ms hold-off plus the rebuild); bursts up to the 500 ms pause and more. */
+export const APPLY_LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] as const;
 
 const ROUTE_LABELS = ["namespace", "ingress", "service"] as const;
 
