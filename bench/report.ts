@@ -79,6 +79,18 @@ export function percentile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? Number.NaN;
 }
 
+/** The middle value (mean of the two middle ones for an even count); NaN for none. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[middle] ?? Number.NaN) : ((sorted[middle - 1] ?? Number.NaN) + (sorted[middle] ?? Number.NaN)) / 2;
+}
+
+/** "median 0.31x (rounds 0.28-0.33x)". */
+export function medianOfRounds(ratios: readonly number[]): string {
+  return `median ${fixed(median(ratios), 2)}x (rounds ${fixed(Math.min(...ratios), 2)}-${fixed(Math.max(...ratios), 2)}x)`;
+}
+
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message.split("\n")[0] ?? error.message : String(error);
 }

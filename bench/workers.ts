@@ -4,7 +4,7 @@
 // of the shared machine hits both alike; the verdict is the median ratio of rounds.
 import { cpuSnapshot, othersCores } from "./machine-load.ts";
 import { Cleanup, httpStatus, waitFor } from "./processes.ts";
-import { count, fixed, printTable } from "./report.ts";
+import { count, fixed, median, medianOfRounds, printTable } from "./report.ts";
 import type { SectionContext } from "./section.ts";
 import { TurnoutRunner, staticUpstreamRoute } from "./turnout-runner.ts";
 import { runWrk } from "./wrk.ts";
@@ -20,12 +20,6 @@ interface Round {
   requestsPerSecond: Record<number, number>;
   cpuPercent: Record<number, number>;
   othersCores: number;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[middle] ?? Number.NaN) : ((sorted[middle - 1] ?? Number.NaN) + (sorted[middle] ?? Number.NaN)) / 2;
 }
 
 export async function runWorkers({ tools, quick, report, variants }: SectionContext): Promise<void> {
@@ -81,6 +75,5 @@ export async function runWorkers({ tools, quick, report, variants }: SectionCont
     }),
   );
   const middle = median(ratios);
-  const spread = `median ${fixed(middle, 2)}x (rounds ${fixed(Math.min(...ratios), 2)}-${fixed(Math.max(...ratios), 2)}x)`;
-  report.check(SECTION, "2 workers >= 1.4x 1 worker (req/s, median of rounds)", spread, Number.isFinite(middle) ? middle >= 1.4 : undefined);
+  report.check(SECTION, "2 workers >= 1.4x 1 worker (req/s, median of rounds)", medianOfRounds(ratios), Number.isFinite(middle) ? middle >= 1.4 : undefined);
 }
