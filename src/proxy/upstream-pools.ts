@@ -1,8 +1,9 @@
-// One undici Pool of keep-alive connections per endpoint address (and connect
-// timeout), created on first use and closed when the endpoint leaves every
-// backend. Its connector remembers, per socket error, whether that socket had
-// already carried a response: the keep-alive race the retry rules care about.
-import { Pool, buildConnector } from "undici";
+// The keep-alive connections to each endpoint address (and connect timeout),
+// created on first use and closed when the endpoint leaves every backend. The
+// connector remembers, per socket error, whether that socket had already carried
+// a response: the keep-alive race the retry rules care about.
+import { Client, buildConnector } from "undici";
+import type { Dispatcher } from "undici";
 import type { Socket } from "node:net";
 
 /** Idle upstream connections stay open this long, unless the upstream's Keep-Alive hint says less. */
@@ -27,9 +28,9 @@ export function connectionHadReadBytes(error: Error): boolean {
   return bytes !== undefined && bytes > 0;
 }
 
-function createPool(address: string, connectTimeoutMs: number): Pool {
+function clientOptions(connectTimeoutMs: number): Client.Options {
   const connect = buildConnector({ timeout: connectTimeoutMs });
-  return new Pool(`http://${address}`, {
+  return {
     connect: (options, callback) => {
       connect(options, (error, socket) => {
         if (socket) socket.on("error", rememberBytesRead);
@@ -43,14 +44,92 @@ function createPool(address: string, connectTimeoutMs: number): Pool {
     headersTimeout: 0,
     bodyTimeout: 0,
     pipelining: 1,
-  });
+  };
+}
+
+/**
+ * The keep-alive connections to one endpoint: one undici Client per connection, one
+ * request at a time each. Idle clients wait on a stack, so a request takes the most
+ * recently freed (warm) connection in O(1), and connections a burst opened idle out.
+ * undici's Pool scans its clients for a free one, twice per request: at 200
+ * concurrent requests that cost turnout about a tenth of its CPU per request.
+ */
+export class EndpointConnections {
+  readonly #origin: string;
+  readonly #options: Client.Options;
+  /** Clients still in use (not closed or failed). */
+  readonly #live = new Set<Client>();
+  /** Live clients without a request, most recently freed last. */
+  readonly #idle: Client[] = [];
+  #closed = false;
+
+  constructor(address: string, connectTimeoutMs: number) {
+    this.#origin = `http://${address}`;
+    this.#options = clientOptions(connectTimeoutMs);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Connections open or opening, busy or idle. */
+  get size(): number {
+    return this.#live.size;
+  }
+
+  dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    if (this.#closed) {
+      // A request still routed here after the endpoint left: a one-off connection.
+      const client = new Client(this.#origin, this.#options);
+      client.dispatch(options, handler);
+      client.close().catch(ignore);
+      return true;
+    }
+    const client = this.#idle.pop() ?? this.#open();
+    // With pipelining 1 a client is busy until its response ends; "drain" frees it.
+    if (client.dispatch(options, handler)) this.#idle.push(client);
+    return true;
+  }
+
+  #open(): Client {
+    const client = new Client(this.#origin, this.#options);
+    this.#live.add(client);
+    const retire = (): void => {
+      // A closed connection is not reopened: the next request takes another or a new one.
+      if (!this.#live.delete(client)) return;
+      const at = this.#idle.lastIndexOf(client);
+      if (at >= 0) this.#idle.splice(at, 1);
+      client.close().catch(ignore);
+    };
+    client.on("drain", () => {
+      if (this.#live.has(client)) this.#idle.push(client);
+    });
+    client.on("disconnect", retire);
+    client.on("connectionError", retire);
+    return client;
+  }
+
+  /** Stops taking requests; those in flight finish first. */
+  close(): void {
+    this.#closed = true;
+    for (const client of this.#live) client.close().catch(ignore);
+    this.#live.clear();
+    this.#idle.length = 0;
+  }
+
+  destroy(): void {
+    this.#closed = true;
+    for (const client of this.#live) client.destroy(null).catch(ignore);
+    this.#live.clear();
+    this.#idle.length = 0;
+  }
 }
 
 export class UpstreamPools {
   /** address -> connect timeout (ms) -> pool; nearly always one timeout per address. */
-  readonly #pools = new Map<string, Map<number, Pool>>();
+  readonly #pools = new Map<string, Map<number, EndpointConnections>>();
 
-  get(address: string, connectTimeoutMs: number): Pool {
+  get(address: string, connectTimeoutMs: number): EndpointConnections {
     let byTimeout = this.#pools.get(address);
     if (byTimeout === undefined) {
       byTimeout = new Map();
@@ -58,7 +137,7 @@ export class UpstreamPools {
     }
     let pool = byTimeout.get(connectTimeoutMs);
     if (pool === undefined) {
-      pool = createPool(address, connectTimeoutMs);
+      pool = new EndpointConnections(address, connectTimeoutMs);
       byTimeout.set(connectTimeoutMs, pool);
     }
     return pool;
@@ -70,7 +149,7 @@ export class UpstreamPools {
       const byTimeout = this.#pools.get(address);
       if (byTimeout === undefined) continue;
       this.#pools.delete(address);
-      for (const pool of byTimeout.values()) pool.close(ignore);
+      for (const pool of byTimeout.values()) pool.close();
     }
   }
 
@@ -80,7 +159,7 @@ export class UpstreamPools {
   }
 
   close(): void {
-    for (const byTimeout of this.#pools.values()) for (const pool of byTimeout.values()) void pool.destroy(null).catch(ignore);
+    for (const byTimeout of this.#pools.values()) for (const pool of byTimeout.values()) pool.destroy();
     this.#pools.clear();
   }
 }
