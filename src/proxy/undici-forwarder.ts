@@ -1,5 +1,5 @@
 // UndiciForwarder: the default forwarding engine. Each attempt is one undici
-// dispatch on the endpoint's keep-alive Pool with a handler that writes the
+// dispatch on one of the endpoint's keep-alive connections with a handler that writes the
 // response straight into the client's ServerResponse (no intermediate stream),
 // streams request bodies upstream, enforces connect/read/send timeouts, retries on
 // another endpoint where turnout.dev/retry-on allows, and reports every attempt's
