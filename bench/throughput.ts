@@ -56,6 +56,7 @@ async function measure(wrk: string, subject: Subject, connections: number, round
   const gcSeconds = gcBefore && gcAfter ? gcAfter.seconds - gcBefore.seconds : undefined;
   return { subject: subject.name, connections, round, wrk: result, cpuSeconds, seconds, gcSeconds, othersCores: others };
 }
+
 async function startSubjects(nginxBinary: string, variants: readonly TurnoutVariant[], cleanup: Cleanup): Promise<Subject[]> {
   const upstreamPort = await freePort(UPSTREAM_HOSTS[0]);
   const targets = UPSTREAM_HOSTS.map((h) => `${h}:${upstreamPort}`);
