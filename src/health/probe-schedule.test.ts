@@ -1,7 +1,7 @@
 // Probe scheduling: jitter bounds and spread, first-probe spread.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { seededRandom } from "../routing/test-tables.ts";
+import { seededRandom } from "../balancer/seeded-random.ts";
 import { firstProbeDelayMs, nextProbeDelayMs } from "./probe-schedule.ts";
 
 void test("the next probe comes after the interval +/- 10 %", () => {

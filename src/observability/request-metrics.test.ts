@@ -9,18 +9,7 @@ import { METRIC_DEFINITIONS } from "./metric-definitions.ts";
 import { labelValue, nonNegative, normaliseMethod, statusLabel } from "./metric-labels.ts";
 import { aggregateMetrics } from "./metrics.ts";
 import { RequestMetrics } from "./request-metrics.ts";
-
-/** mulberry32: a small seeded generator, so a failure replays. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from "../balancer/seeded-random.ts";
 
 const ROUTES = [
   { namespace: "shop", ingress: "web", service: "shop/web:80" },
@@ -85,7 +74,7 @@ function cellsRegistry(events: readonly RequestEndEvent[]): Registry {
 
 test("the cells scrape as the same text and JSON as direct prom-client updates", async () => {
   for (const seed of [1, 2, 3]) {
-    const events = randomEvents(2000, seeded(seed));
+    const events = randomEvents(2000, seededRandom(seed));
     const direct = directRegistry(events);
     const cells = cellsRegistry(events);
     assert.equal(await cells.metrics(), await direct.metrics(), `text, seed ${seed}`);
@@ -94,7 +83,7 @@ test("the cells scrape as the same text and JSON as direct prom-client updates",
 });
 
 test("workers' cells aggregate as workers' prom-client metrics do", async () => {
-  const random = seeded(7);
+  const random = seededRandom(7);
   const workers = [randomEvents(500, random), randomEvents(800, random)];
   const fromCells = await aggregateMetrics(await Promise.all(workers.map((events) => cellsRegistry(events).getMetricsAsJSON())));
   const fromDirect = await aggregateMetrics(await Promise.all(workers.map((events) => directRegistry(events).getMetricsAsJSON())));

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { matchRoute, pickMember, selectHostRoutes } from "./match.ts";
 import type { MatchCondition } from "./route-table.ts";
-import { fakeRequest, group, hostRoutes, member, seededRandom, table } from "./test-tables.ts";
+import { seededRandom } from "../balancer/seeded-random.ts";
+import { fakeRequest, group, hostRoutes, member, table } from "./test-tables.ts";
 
 const never = (): number => {
   throw new Error("random() must not be called here");

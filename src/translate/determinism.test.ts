@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { describeRouteTable, matchRoute, routeTableFingerprint } from "../routing/index.ts";
 import type { RouteTable, TranslationResult } from "../routing/index.ts";
-import { seededRandom } from "../routing/test-tables.ts";
+import { seededRandom } from "../balancer/seeded-random.ts";
 import type { Snapshot } from "../store/index.ts";
 import { buildRouteTable } from "./build-route-table.ts";
 import { at, backend, ingress, ingressClass, path, request, rule, secret, service, simpleIngress, snapshot } from "./test-objects.ts";

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { describeRouteTable, routeTableFingerprint } from "../routing/index.ts";
 import type { TranslationResult } from "../routing/index.ts";
-import { seededRandom } from "../routing/test-tables.ts";
+import { seededRandom } from "../balancer/seeded-random.ts";
 import type { Ingress, IngressClass, Service, TranslateSettings } from "../store/index.ts";
 import { buildRouteTable } from "./build-route-table.ts";
 import { at, backend, ingress, ingressClass, path, rule, service, snapshot } from "./test-objects.ts";

@@ -2,7 +2,7 @@
 // (weights, remainder sharing, scaling, weight 0, conditions) once one is annotated.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { seededRandom } from "../routing/test-tables.ts";
+import { seededRandom } from "../balancer/seeded-random.ts";
 import { buildRouteTable } from "./build-route-table.ts";
 import type { Ingress } from "../store/index.ts";
 import { at, backend, ingress, path, reasons, routeOf, rule, service, simpleIngress, snapshot } from "./test-objects.ts";
