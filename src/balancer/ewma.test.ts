@@ -18,39 +18,68 @@ void test("pair costs: latency x (in flight + 1); a missing sample borrows the r
   assert.deepEqual(pairCosts(0, 4, 0, 1), [MIN_COST_LATENCY_MS * 5, MIN_COST_LATENCY_MS * 2]);
 });
 
-void test("an endpoint at 50 ms next to two at 1 ms gets under 10% of the traffic", () => {
-  const endpoints = makeEndpoints(3);
-  const latencyOf = new Map([
-    [endpoints[0]!.address, 50],
-    [endpoints[1]!.address, 1],
-    [endpoints[2]!.address, 1],
-  ]);
-  let now = 0;
-  const load = new EndpointLoadTracker();
-  const balancer = new EwmaBalancer(endpoints, seededRandom(1), () => now, load);
-  const inFlight: { address: string; doneAt: number; startedAt: number }[] = [];
+/**
+ * Two requests per simulated millisecond through `balancer` from `fromMs` to `toMs`;
+ * each takes `latencyAt(address, sentAt)` ms. Returns the picks per address.
+ */
+function simulate(
+  balancer: EwmaBalancer,
+  load: EndpointLoadTracker,
+  clock: { now: number },
+  toMs: number,
+  latencyAt: (address: string, sentAt: number) => number,
+  inFlight: { address: string; doneAt: number; startedAt: number }[] = [],
+): Map<string, number> {
   const counts = new Map<string, number>();
-  const requests = 20_000;
-  for (let i = 0; i < requests; i++) {
-    now += 0.5; // two requests per simulated millisecond
+  while (clock.now < toMs) {
+    clock.now += 0.5;
     for (let k = inFlight.length - 1; k >= 0; k--) {
       const request = inFlight[k]!;
-      if (request.doneAt <= now) {
-        load.end(request.address, request.doneAt - request.startedAt, DECAY_MS, now);
+      if (request.doneAt <= clock.now) {
+        load.end(request.address, request.doneAt - request.startedAt, DECAY_MS, clock.now);
         inFlight.splice(k, 1);
       }
     }
     const endpoint = balancer.pick({})!;
     counts.set(endpoint.address, (counts.get(endpoint.address) ?? 0) + 1);
     load.begin(endpoint.address);
-    inFlight.push({ address: endpoint.address, startedAt: now, doneAt: now + latencyOf.get(endpoint.address)! });
+    inFlight.push({ address: endpoint.address, startedAt: clock.now, doneAt: clock.now + latencyAt(endpoint.address, clock.now) });
   }
-  const slowShare = (counts.get(endpoints[0]!.address) ?? 0) / requests;
+  return counts;
+}
+
+void test("an endpoint at 50 ms next to two at 1 ms gets under 10% of the traffic", () => {
+  const endpoints = makeEndpoints(3);
+  const slow = endpoints[0]!.address;
+  const clock = { now: 0 };
+  const load = new EndpointLoadTracker();
+  const balancer = new EwmaBalancer(endpoints, seededRandom(1), () => clock.now, load);
+  const counts = simulate(balancer, load, clock, 10_000, (address) => (address === slow ? 50 : 1));
+  const requests = 20_000;
+  const slowShare = (counts.get(slow) ?? 0) / requests;
   assert.ok(slowShare < 0.1, `slow endpoint share ${slowShare}`);
   // The fast two share the rest about evenly.
   for (const endpoint of endpoints.slice(1)) {
     assert.ok((counts.get(endpoint.address) ?? 0) / requests > 0.4);
   }
+});
+
+void test("after a second in which every endpoint answered in 30 ms, the 50 ms one is avoided again within 0.2 s", () => {
+  const endpoints = makeEndpoints(3);
+  const slow = endpoints[0]!.address;
+  const clock = { now: 0 };
+  const load = new EndpointLoadTracker();
+  const balancer = new EwmaBalancer(endpoints, seededRandom(4), () => clock.now, load);
+  const inFlight: { address: string; doneAt: number; startedAt: number }[] = [];
+  const normal = (address: string): number => (address === slow ? 50 : 1);
+  simulate(balancer, load, clock, 5_000, normal, inFlight);
+  // An overload (a burst, a stall of the machine): the fast endpoints answer in 30 ms too.
+  simulate(balancer, load, clock, 6_000, (address) => Math.max(30, normal(address)), inFlight);
+  simulate(balancer, load, clock, 6_200, normal, inFlight);
+  // Each fast endpoint has answered some 200 requests since; the spike is forgotten.
+  const after = simulate(balancer, load, clock, 9_200, normal, inFlight);
+  const slowPicks = after.get(slow) ?? 0;
+  assert.ok(slowPicks <= 3, `the slow endpoint got ${slowPicks} of 6,000 requests in the 3 s after the spike`);
 });
 
 void test("a new endpoint without samples is probed but not flooded", () => {

@@ -1,7 +1,7 @@
 // EndpointLoadTracker: in-flight counts and the peak-EWMA latency model.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { decayWeight, EndpointLoadTracker } from "./endpoint-load.ts";
+import { decayWeight, EndpointLoadTracker, MIN_SAMPLE_WEIGHT } from "./endpoint-load.ts";
 
 const A = "10.0.0.1:8080";
 const B = "10.0.0.2:8080";
@@ -65,12 +65,23 @@ void test("a lower sample pulls the decayed estimate toward it with weight 1 - e
   const w = Math.exp(-1);
   const decayed = 100 * w;
   near(load.latencyMs(A, TAU), decayed * w + 10 * (1 - w));
-  // Shortly after a sample, a lower one barely moves it: the estimate forgets slowly.
-  const steady = new EndpointLoadTracker();
-  sample(steady, B, 50, 0);
-  sample(steady, B, 1, 1);
-  const estimate = steady.latencyMs(B, 1)!;
-  assert.ok(estimate > 49.9 && estimate < 50, `estimate ${estimate}`);
+  // Shortly after a sample, time alone would give a lower one almost no weight; it gets MIN_SAMPLE_WEIGHT.
+  const busy = new EndpointLoadTracker();
+  sample(busy, B, 50, 0);
+  sample(busy, B, 1, 1);
+  const decayedBusy = 50 * Math.exp(-1 / TAU);
+  near(busy.latencyMs(B, 1), decayedBusy + (1 - decayedBusy) * MIN_SAMPLE_WEIGHT);
+});
+
+void test("at 500 answers a second a 30 ms spike fades below 2 ms within 100 answers, not seconds", () => {
+  const load = new EndpointLoadTracker();
+  const decayMs = 10_000;
+  let t = 0;
+  for (; t < 1_000; t += 2) sample(load, A, 1, t, decayMs);
+  sample(load, A, 30, t, decayMs);
+  for (let answers = 0; answers < 100; answers++) sample(load, A, 1, (t += 2), decayMs);
+  const estimate = load.latencyMs(A, t)!;
+  assert.ok(estimate < 2, `estimate ${estimate} ms 100 answers after the spike`);
 });
 
 void test("samples at a steady latency keep the estimate at that latency", () => {

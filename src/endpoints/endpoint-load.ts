@@ -31,12 +31,22 @@ export function decayWeight(elapsedMs: number, decayMs: number): number {
 }
 
 /**
+ * The least weight a lower latency sample has in the estimate. With time alone,
+ * an endpoint answering hundreds of requests a second gives each sample a weight of
+ * a few ten-thousandths, so one stall (a GC pause, a burst that queued requests)
+ * kept its estimate high for seconds, and ewma sent traffic to a slower endpoint
+ * meanwhile. With this floor a spike fades within some 60 requests.
+ */
+export const MIN_SAMPLE_WEIGHT = 0.05;
+
+/**
  * Peak-EWMA model (after Finagle's and tower's): while idle the estimate decays
  * toward 0 with time constant `decayMs`, so an endpoint that looked slow is tried
  * again eventually. A sample above the current estimate replaces it at once (peak);
  * a lower one pulls it toward the sample with weight 1 - exp(-elapsed / decayMs),
- * elapsed being the time since the previous sample. Keyed by address and owned by
- * the endpoint registry, so it survives balancer and route-table rebuilds.
+ * elapsed being the time since the previous sample, and at least MIN_SAMPLE_WEIGHT.
+ * Keyed by address and owned by the endpoint registry, so it survives balancer and
+ * route-table rebuilds.
  */
 export class EndpointLoadTracker implements EndpointLoad {
   readonly #entries = new Map<string, LoadEntry>();
@@ -71,7 +81,8 @@ export class EndpointLoadTracker implements EndpointLoad {
     } else {
       const weight = decayWeight(now - entry.updatedAt, decayMs);
       const current = entry.estimateMs * weight;
-      entry.estimateMs = latencyMs > current ? latencyMs : current * weight + latencyMs * (1 - weight);
+      const pull = Math.max(1 - weight, MIN_SAMPLE_WEIGHT);
+      entry.estimateMs = latencyMs > current ? latencyMs : current + (latencyMs - current) * pull;
     }
     entry.updatedAt = now;
     entry.decayMs = decayMs;
