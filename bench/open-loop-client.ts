@@ -6,7 +6,11 @@
 // Node proxy) compile their hot paths with V8's optimising compiler after some ten
 // thousand requests, all at about the same moment, which on 2 shared cores stalls
 // everyone for ~0.1 s; a warm-up past that point measures the steady state.
-// Usage: node bench/open-loop-client.ts --port P --host-header H --rate R --seconds S [--warmup-seconds W] [--warmup-rate R]
+// A fast warm-up leaves hundreds of connections from its queues; they idle out a few
+// seconds later (Node upstreams close idle ones after 5 s), a burst of closes that
+// would land in the measured window. So the warm-up ends with `--settle-seconds` at
+// the measured rate, unmeasured.
+// Usage: node bench/open-loop-client.ts --port P --host-header H --rate R --seconds S [--warmup-seconds W] [--warmup-rate R] [--settle-seconds T]
 // prints {"phase":"measuring"} when the warm-up ends, then one JSON line (OpenLoopResult), and exits.
 import http from "node:http";
 import { parseArgs } from "node:util";
@@ -36,6 +40,7 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "5" },
     "warmup-seconds": { type: "string", default: "1" },
     "warmup-rate": { type: "string" },
+    "settle-seconds": { type: "string", default: "0" },
     "max-sockets": { type: "string", default: "1024" },
   },
 });
@@ -44,7 +49,9 @@ const rate = Number(values.rate);
 const warmupRate = Number(values["warmup-rate"] ?? values.rate);
 const warmupMs = Number(values["warmup-seconds"]) * 1000;
 const warmupCount = Math.round((warmupRate * warmupMs) / 1000);
-const total = warmupCount + Math.round(rate * Number(values.seconds));
+/** The first request measured: after the warm-up and the settling at the measured rate. */
+const measuredFrom = warmupCount + Math.round(rate * Number(values["settle-seconds"]));
+const total = measuredFrom + Math.round(rate * Number(values.seconds));
 const TIMEOUT_MS = 5000;
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: Number(values["max-sockets"]), maxFreeSockets: Number(values["max-sockets"]) });
@@ -74,7 +81,7 @@ function send(i: number): void {
   const req = http.get({ host: "127.0.0.1", port, path: "/", headers: { host: values["host-header"] ?? "localhost" }, agent, timeout: TIMEOUT_MS }, (res) => {
     latencies[i] = performance.now() - scheduled;
     const upstream = String(res.headers["x-upstream"] ?? "none");
-    if (i >= warmupCount) perUpstream[upstream] = (perUpstream[upstream] ?? 0) + 1;
+    if (i >= measuredFrom) perUpstream[upstream] = (perUpstream[upstream] ?? 0) + 1;
     res.resume();
     res.on("end", () => settle(res.statusCode !== 200));
     res.on("error", () => settle(true));
@@ -89,10 +96,10 @@ function percentile(sorted: Float64Array, q: number): number {
 }
 
 function report(): void {
-  const window = latencies.subarray(warmupCount);
+  const window = latencies.subarray(measuredFrom);
   const answered = window.filter((v) => !Number.isNaN(v)).sort();
   let failed = 0;
-  for (let i = warmupCount; i < total; i++) if (failures[i] === 1 || Number.isNaN(latencies[i])) failed += 1;
+  for (let i = measuredFrom; i < total; i++) if (failures[i] === 1 || Number.isNaN(latencies[i])) failed += 1;
   const result: OpenLoopResult = {
     rate,
     measured: window.length,
@@ -102,7 +109,7 @@ function report(): void {
     p99Ms: percentile(answered, 0.99),
     p999Ms: percentile(answered, 0.999),
     maxMs: answered[answered.length - 1] ?? Number.NaN,
-    sendLagP99Ms: percentile(lags.subarray(warmupCount).sort(), 0.99),
+    sendLagP99Ms: percentile(lags.subarray(measuredFrom).sort(), 0.99),
     perUpstream,
   };
   console.log(JSON.stringify(result));
@@ -114,7 +121,7 @@ let announced = false;
 
 function tick(next: number): void {
   const now = performance.now();
-  if (!announced && next >= warmupCount) {
+  if (!announced && next >= measuredFrom) {
     announced = true;
     console.log(JSON.stringify({ phase: "measuring" }));
   }

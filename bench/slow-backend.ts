@@ -80,6 +80,8 @@ function turnoutSubject(variant: TurnoutVariant, policy: string): Subject {
 interface Warmup {
   seconds: number;
   rate: number;
+  /** Then this long at the measured rate, unmeasured: the warm-up's extra connections idle out. */
+  settleSeconds: number;
 }
 
 /**
@@ -89,11 +91,11 @@ interface Warmup {
 async function openLoop(port: number, rate: number, seconds: number, warmup: Warmup, onMeasuring: () => Promise<void>): Promise<OpenLoopResult> {
   const args = [
     CLIENT_SCRIPT, "--port", String(port), "--host-header", HOST, "--rate", String(rate), "--seconds", String(seconds),
-    "--warmup-seconds", String(warmup.seconds), "--warmup-rate", String(warmup.rate),
+    "--warmup-seconds", String(warmup.seconds), "--warmup-rate", String(warmup.rate), "--settle-seconds", String(warmup.settleSeconds),
   ];
   const client = new Child("open-loop client", NODE, args);
   try {
-    await client.nextJsonLine((warmup.seconds + 15) * 1000);
+    await client.nextJsonLine((warmup.seconds + warmup.settleSeconds + 15) * 1000);
     await onMeasuring();
     return (await client.nextJsonLine((seconds + 15) * 1000)) as OpenLoopResult;
   } finally {
@@ -105,11 +107,14 @@ export async function runSlowBackend({ tools, quick, report, variants }: Section
   const seconds = quick ? 5 : 10;
   // 15,000 requests: past the point where V8 optimises the hot paths of every Node
   // process in the run (generator, upstreams, a Node proxy), so that compilation
-  // burst does not land in the measured window.
-  const warmup: Warmup = { seconds: 3, rate: 5000 };
+  // burst does not land in the measured window. The hundreds of upstream connections
+  // that warm-up opens idle out within 5 s (the Node upstreams' keep-alive timeout);
+  // closing them all at once stalled turnout for 10-30 ms, in the window.
+  const warmup: Warmup = { seconds: 3, rate: 5000, settleSeconds: 6 };
   const rates = quick ? [1000] : [1000, 2000];
   console.log(`\n== 2. smart routing under a slow backend: 3 Node upstreams, ${SLOW_HOST} answers ${SLOW_MS} ms late; open loop at ${rates.join(" and ")} req/s,`);
-  console.log(`   ${seconds} s measured after a ${warmup.seconds} s warm-up at ${warmup.rate} req/s; latency from the scheduled send time. 2 cores shared by client, proxy and upstreams.`);
+  console.log(`   ${seconds} s measured after a ${warmup.seconds} s warm-up at ${warmup.rate} req/s and ${warmup.settleSeconds} s at the measured rate; latency from the scheduled send time.`);
+  console.log("   2 cores shared by client, proxy and upstreams.");
   console.log(`   "all fast" rows: the same proxy at ${BASELINE_RATE} req/s with no slow upstream, its own latency floor.`);
   const subjects: Subject[] = variants.flatMap((v) => ["ewma", "least-request", "round-robin"].map((policy) => turnoutSubject(v, policy)));
   if (tools.nginx !== undefined) subjects.push(nginxSubject(tools.nginx, "round-robin"), nginxSubject(tools.nginx, "least_conn"));
