@@ -353,6 +353,16 @@ describe("bodies", () => {
     assert.ok(down.body.every((byte) => byte === 0x61));
   });
 
+  test("one keep-alive connection carries pipelined requests with and without a body, each body whole", async () => {
+    const upload = "x".repeat(10);
+    const answer = await rawExchange(turnout.httpPort,
+      "GET /count HTTP/1.1\r\nHost: special.test\r\n\r\n" +
+      `POST /count HTTP/1.1\r\nHost: special.test\r\nContent-Length: ${upload.length}\r\n\r\n${upload}` +
+      "POST /count HTTP/1.1\r\nHost: special.test\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n" +
+      "GET /count HTTP/1.1\r\nHost: special.test\r\nConnection: close\r\n\r\n");
+    assert.deepEqual([...answer.matchAll(/"bytes":(\d+)/g)].map((m) => Number(m[1])), [0, 10, 3, 0]);
+  });
+
   test("HEAD, 204 and 304 answers carry no body; their headers pass", async () => {
     const head = await streamRequest({ host: "special.test", path: "/bytes/1000", method: "HEAD" }, (req) => req.end());
     assert.equal(head.status, 200);

@@ -73,6 +73,10 @@ export class ProxyServer {
       headersTimeout: 20_000,
       requestTimeout: 0,
       keepAliveTimeout: 65_000,
+      // A request without Content-Length or Transfer-Encoding (most GETs) gets a body
+      // stream that has already ended, so node neither reads nor dumps an empty body:
+      // 9% less CPU per proxied request (docs/design/forwarding.md).
+      optimizeEmptyRequests: true,
     });
     this.attach(server, listener);
     return server;

@@ -76,6 +76,8 @@ export class TlsServer {
       headersTimeout: options.headersTimeoutMs ?? 20_000,
       requestTimeout: 0,
       keepAliveTimeout: options.keepAliveTimeoutMs ?? 65_000,
+      // As on the plain HTTP listener (ProxyServer.createServer).
+      optimizeEmptyRequests: true,
     });
   }
 
