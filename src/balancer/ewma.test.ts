@@ -19,42 +19,41 @@ void test("pair costs: latency x (in flight + 1); a missing sample borrows the r
 });
 
 /**
- * Two requests per simulated millisecond through `balancer` from `fromMs` to `toMs`;
- * each takes `latencyAt(address, sentAt)` ms. Returns the picks per address.
+ * Three endpoints behind an EwmaBalancer on a simulated clock, the first one `slow`.
+ * `runUntil` sends two requests per simulated millisecond until `toMs`, each taking
+ * `latencyOf(address)` ms, and returns the picks per address in that stretch.
  */
-function simulate(
-  balancer: EwmaBalancer,
-  load: EndpointLoadTracker,
-  clock: { now: number },
-  toMs: number,
-  latencyAt: (address: string, sentAt: number) => number,
-  inFlight: { address: string; doneAt: number; startedAt: number }[] = [],
-): Map<string, number> {
-  const counts = new Map<string, number>();
-  while (clock.now < toMs) {
-    clock.now += 0.5;
-    for (let k = inFlight.length - 1; k >= 0; k--) {
-      const request = inFlight[k]!;
-      if (request.doneAt <= clock.now) {
-        load.end(request.address, request.doneAt - request.startedAt, DECAY_MS, clock.now);
-        inFlight.splice(k, 1);
+function simulation(seed: number) {
+  const endpoints = makeEndpoints(3);
+  const slow = endpoints[0]!.address;
+  let now = 0;
+  const load = new EndpointLoadTracker();
+  const balancer = new EwmaBalancer(endpoints, seededRandom(seed), () => now, load);
+  const inFlight: { address: string; doneAt: number; startedAt: number }[] = [];
+  const runUntil = (toMs: number, latencyOf: (address: string) => number): Map<string, number> => {
+    const counts = new Map<string, number>();
+    while (now < toMs) {
+      now += 0.5;
+      for (let k = inFlight.length - 1; k >= 0; k--) {
+        const request = inFlight[k]!;
+        if (request.doneAt <= now) {
+          load.end(request.address, request.doneAt - request.startedAt, DECAY_MS, now);
+          inFlight.splice(k, 1);
+        }
       }
+      const endpoint = balancer.pick({})!;
+      counts.set(endpoint.address, (counts.get(endpoint.address) ?? 0) + 1);
+      load.begin(endpoint.address);
+      inFlight.push({ address: endpoint.address, startedAt: now, doneAt: now + latencyOf(endpoint.address) });
     }
-    const endpoint = balancer.pick({})!;
-    counts.set(endpoint.address, (counts.get(endpoint.address) ?? 0) + 1);
-    load.begin(endpoint.address);
-    inFlight.push({ address: endpoint.address, startedAt: clock.now, doneAt: clock.now + latencyAt(endpoint.address, clock.now) });
-  }
-  return counts;
+    return counts;
+  };
+  return { endpoints, slow, runUntil };
 }
 
 void test("an endpoint at 50 ms next to two at 1 ms gets under 10% of the traffic", () => {
-  const endpoints = makeEndpoints(3);
-  const slow = endpoints[0]!.address;
-  const clock = { now: 0 };
-  const load = new EndpointLoadTracker();
-  const balancer = new EwmaBalancer(endpoints, seededRandom(1), () => clock.now, load);
-  const counts = simulate(balancer, load, clock, 10_000, (address) => (address === slow ? 50 : 1));
+  const { endpoints, slow, runUntil } = simulation(1);
+  const counts = runUntil(10_000, (address) => (address === slow ? 50 : 1));
   const requests = 20_000;
   const slowShare = (counts.get(slow) ?? 0) / requests;
   assert.ok(slowShare < 0.1, `slow endpoint share ${slowShare}`);
@@ -65,20 +64,14 @@ void test("an endpoint at 50 ms next to two at 1 ms gets under 10% of the traffi
 });
 
 void test("after a second in which every endpoint answered in 30 ms, the 50 ms one is avoided again within 0.2 s", () => {
-  const endpoints = makeEndpoints(3);
-  const slow = endpoints[0]!.address;
-  const clock = { now: 0 };
-  const load = new EndpointLoadTracker();
-  const balancer = new EwmaBalancer(endpoints, seededRandom(4), () => clock.now, load);
-  const inFlight: { address: string; doneAt: number; startedAt: number }[] = [];
+  const { slow, runUntil } = simulation(4);
   const normal = (address: string): number => (address === slow ? 50 : 1);
-  simulate(balancer, load, clock, 5_000, normal, inFlight);
+  runUntil(5_000, normal);
   // An overload (a burst, a stall of the machine): the fast endpoints answer in 30 ms too.
-  simulate(balancer, load, clock, 6_000, (address) => Math.max(30, normal(address)), inFlight);
-  simulate(balancer, load, clock, 6_200, normal, inFlight);
+  runUntil(6_000, (address) => Math.max(30, normal(address)));
+  runUntil(6_200, normal);
   // Each fast endpoint has answered some 200 requests since; the spike is forgotten.
-  const after = simulate(balancer, load, clock, 9_200, normal, inFlight);
-  const slowPicks = after.get(slow) ?? 0;
+  const slowPicks = runUntil(9_200, normal).get(slow) ?? 0;
   assert.ok(slowPicks <= 3, `the slow endpoint got ${slowPicks} of 6,000 requests in the 3 s after the spike`);
 });
 
