@@ -60,3 +60,9 @@ export function othersCores(before: CpuSnapshot, after: CpuSnapshot): number {
   const foreignTicks = after.busyTicks - before.busyTicks - (after.ownTicks - before.ownTicks);
   return seconds > 0 ? Math.max(0, foreignTicks / TICKS / seconds) : Number.NaN;
 }
+
+/** Cores' worth of CPU the whole machine used between two snapshots: 2.0 on 2 cores is all there is. */
+export function busyCores(before: CpuSnapshot, after: CpuSnapshot): number {
+  const seconds = (after.at - before.at) / 1000;
+  return seconds > 0 ? (after.busyTicks - before.busyTicks) / TICKS / seconds : Number.NaN;
+}

@@ -2,7 +2,7 @@
 // wrk load (closed loop, keep-alive, one wrk thread, tiny responses from a static
 // nginx upstream). Both processes run side by side and the runs alternate, so drift
 // of the shared machine hits both alike; the verdict is the median ratio of rounds.
-import { cpuSnapshot, othersCores } from "./machine-load.ts";
+import { busyCores, cpuSnapshot, othersCores } from "./machine-load.ts";
 import { Cleanup, httpStatus, waitFor } from "./processes.ts";
 import { count, fixed, median, medianOfRounds, printTable } from "./report.ts";
 import type { SectionContext } from "./section.ts";
@@ -19,6 +19,8 @@ interface Round {
   round: number;
   requestsPerSecond: Record<number, number>;
   cpuPercent: Record<number, number>;
+  /** Cores' worth of CPU the machine used during each run: near 2.0, nothing was left to gain. */
+  machineCores: Record<number, number>;
   othersCores: number;
 }
 
@@ -31,6 +33,7 @@ export async function runWorkers({ tools, quick, report, variants }: SectionCont
   const base = variants[0];
   console.log(`\n== 5. multi-core: --workers 2 vs --workers 1, wrk -t1 -c${CONNECTIONS} keep-alive, ${rounds} alternating rounds of ${seconds} s after a ${warmupSeconds} s warm-up`);
   console.log("   2 cores are shared by wrk, the upstream nginx and turnout's primary and workers: 2 workers can use at most what the others leave.");
+  console.log("   \"machine busy\": CPU the whole machine used during each run; at 2.00 cores, 2 workers had nothing left to gain.");
   const cleanup = new Cleanup();
   const results: Round[] = [];
   try {
@@ -43,15 +46,17 @@ export async function runWorkers({ tools, quick, report, variants }: SectionCont
       turnouts.set(workers, turnout);
     }
     for (let round = 1; round <= rounds; round++) {
-      const row: Round = { round, requestsPerSecond: {}, cpuPercent: {}, othersCores: 0 };
+      const row: Round = { round, requestsPerSecond: {}, cpuPercent: {}, machineCores: {}, othersCores: 0 };
       const machineBefore = cpuSnapshot();
       for (const workers of WORKER_COUNTS) {
         const turnout = turnouts.get(workers) as TurnoutRunner;
         const url = `http://127.0.0.1:${turnout.httpPort}/`;
         await runWrk(wrk, { url, connections: CONNECTIONS, seconds: warmupSeconds, headers: { Host: HOST } });
         const before = turnout.cpuSeconds();
+        const machineBefore = cpuSnapshot();
         const result = await runWrk(wrk, { url, connections: CONNECTIONS, seconds, headers: { Host: HOST } });
         const cpu = turnout.cpuSeconds() - before;
+        row.machineCores[workers] = busyCores(machineBefore, cpuSnapshot());
         row.requestsPerSecond[workers] = result.errors === 0 ? result.requestsPerSecond : Number.NaN;
         row.cpuPercent[workers] = (cpu / seconds) * 100;
       }
@@ -65,12 +70,12 @@ export async function runWorkers({ tools, quick, report, variants }: SectionCont
   const ratios = results.map((r) => (r.requestsPerSecond[2] ?? Number.NaN) / (r.requestsPerSecond[1] ?? Number.NaN));
   printTable(
     "workers (req/s through turnout; CPU % of one core, primary and workers together)",
-    ["round", "1 worker req/s", "1 worker CPU %", "2 workers req/s", "2 workers CPU %", "2 vs 1", "per CPU-second 2 vs 1", "others' cores"],
+    ["round", "1 worker req/s", "1 worker CPU %", "2 workers req/s", "2 workers CPU %", "machine busy, 1 / 2 workers", "2 vs 1", "per CPU-second 2 vs 1", "others' cores"],
     results.map((r, i) => {
       const perCpu = (workers: number): number => (r.requestsPerSecond[workers] ?? Number.NaN) / ((r.cpuPercent[workers] ?? Number.NaN) / 100);
       return [
         String(r.round), count(r.requestsPerSecond[1]), `${fixed(r.cpuPercent[1], 0)}%`, count(r.requestsPerSecond[2]), `${fixed(r.cpuPercent[2], 0)}%`,
-        `${fixed(ratios[i], 2)}x`, `${fixed(perCpu(2) / perCpu(1), 2)}x`, fixed(r.othersCores, 2),
+        `${fixed(r.machineCores[1], 2)} / ${fixed(r.machineCores[2], 2)} cores`, `${fixed(ratios[i], 2)}x`, `${fixed(perCpu(2) / perCpu(1), 2)}x`, fixed(r.othersCores, 2),
       ];
     }),
   );
