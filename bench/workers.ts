@@ -53,10 +53,10 @@ export async function runWorkers({ tools, quick, report, variants }: SectionCont
         const url = `http://127.0.0.1:${turnout.httpPort}/`;
         await runWrk(wrk, { url, connections: CONNECTIONS, seconds: warmupSeconds, headers: { Host: HOST } });
         const before = turnout.cpuSeconds();
-        const machineBefore = cpuSnapshot();
+        const runStart = cpuSnapshot();
         const result = await runWrk(wrk, { url, connections: CONNECTIONS, seconds, headers: { Host: HOST } });
         const cpu = turnout.cpuSeconds() - before;
-        row.machineCores[workers] = busyCores(machineBefore, cpuSnapshot());
+        row.machineCores[workers] = busyCores(runStart, cpuSnapshot());
         row.requestsPerSecond[workers] = result.errors === 0 ? result.requestsPerSecond : Number.NaN;
         row.cpuPercent[workers] = (cpu / seconds) * 100;
       }
