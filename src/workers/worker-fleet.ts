@@ -163,10 +163,7 @@ export class WorkerFleet {
 
   #fork(slot: Slot): void {
     slot.restartTimer = undefined;
-    // Each worker takes one connection per wake-up from the shared socket (libuv's
-    // single-accept mode), so a burst of new connections is spread over the workers
-    // instead of going to whichever woke first; an operator's own setting wins.
-    const worker = cluster.fork(process.env.UV_TCP_SINGLE_ACCEPT === undefined ? { UV_TCP_SINGLE_ACCEPT: "1" } : {});
+    const worker = cluster.fork();
     const member: Member = { slot, worker, startedAt: performance.now(), replicating: false, listening: false, generation: 0, lastMetrics: undefined };
     this.#members.add(member);
     this.#o.logger.debug("proxy worker started", { worker: worker.id, pid: worker.process.pid, slot: slot.index });
