@@ -17,6 +17,7 @@ import type { BackendPicker } from "./backend-picker.ts";
 import { clientAddress, rawHeaderValue, setForwardedHeaders, stripHopByHop } from "./forward-headers.ts";
 import { firstValue, hashKeyOf } from "./hash-key.ts";
 import { endSocketWithError, rejectMalformed, sendError, sendRedirect } from "./responses.ts";
+import { LISTENER_OPTIONS } from "./listener-options.ts";
 import { isReplayable } from "./retry-policy.ts";
 import { DEFAULT_FORWARD_ENGINE } from "./forwarder.ts";
 import type { AttemptReporter, ForwardEngine, ForwardRequest, Forwarder, ForwarderOptions } from "./forwarder.ts";
@@ -68,16 +69,7 @@ export class ProxyServer {
 
   /** An HTTP server whose requests go through this proxy; the caller listens. */
   createServer(listener: ListenerInfo): http.Server {
-    const server = http.createServer({
-      // Slowloris guard: the whole request head must arrive within this time.
-      headersTimeout: 20_000,
-      requestTimeout: 0,
-      keepAliveTimeout: 65_000,
-      // A request without Content-Length or Transfer-Encoding (most GETs) gets a body
-      // stream that has already ended, so node neither reads nor dumps an empty body:
-      // 9% less CPU per proxied request (docs/design/forwarding.md).
-      optimizeEmptyRequests: true,
-    });
+    const server = http.createServer(LISTENER_OPTIONS);
     this.attach(server, listener);
     return server;
   }

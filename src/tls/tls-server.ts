@@ -2,6 +2,7 @@
 // CertificateIndex, which update() replaces by one reference swap, so new
 // handshakes get rotated certificates while open connections keep theirs.
 import https from "node:https";
+import { LISTENER_OPTIONS } from "../proxy/listener-options.ts";
 import type { SecureContext } from "node:tls";
 import type { RouteTable } from "../routing/index.ts";
 import type { Secret } from "../store/index.ts";
@@ -19,11 +20,6 @@ export interface TlsServerOptions {
   /** The certificate served when no usable default Secret exists; default: generated (ECDSA P-256, one year). */
   selfSigned?: CertificatePem;
   now?: () => Date;
-  /** Slowloris guards, as on the HTTP listener. */
-  headersTimeoutMs?: number;
-  keepAliveTimeoutMs?: number;
-  /** A client must finish the TLS handshake within this time. */
-  handshakeTimeoutMs?: number;
 }
 
 export interface TlsUpdate {
@@ -72,12 +68,9 @@ export class TlsServer {
       SNICallback: (serverName: string, callback: (error: Error | null, context?: SecureContext) => void) => {
         callback(null, selectCertificate(this.#index, serverName).context);
       },
-      handshakeTimeout: options.handshakeTimeoutMs ?? 10_000,
-      headersTimeout: options.headersTimeoutMs ?? 20_000,
-      requestTimeout: 0,
-      keepAliveTimeout: options.keepAliveTimeoutMs ?? 65_000,
-      // As on the plain HTTP listener (ProxyServer.createServer).
-      optimizeEmptyRequests: true,
+      // A client must finish the TLS handshake within this time.
+      handshakeTimeout: 10_000,
+      ...LISTENER_OPTIONS,
     });
   }
 
