@@ -6,11 +6,13 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { X509Certificate } from "node:crypto";
+import { readFileSync, readdirSync, readlinkSync } from "node:fs";
+import { createServer } from "node:net";
 import { connect } from "node:tls";
 import { startKubeApiServer } from "./kube-api-server/harness.ts";
 import type { KubeApiServerHandle } from "./kube-api-server/harness.ts";
 import { TurnoutProcess, httpRequest, answeredBy } from "./support/turnout-process.ts";
-import type { HttpResult } from "./support/turnout-process.ts";
+import type { HttpResult, LogLine } from "./support/turnout-process.ts";
 import { startEchoFleet } from "./support/echo-upstream.ts";
 import type { EchoUpstream } from "./support/echo-upstream.ts";
 import { endpointSlice, ingress, ingressClass, service } from "./support/objects.ts";
@@ -120,6 +122,51 @@ function tlsSecret(name: string, pem: { cert: string; key: string }): Manifest {
     type: "kubernetes.io/tls",
     data: { "tls.crt": Buffer.from(pem.cert).toString("base64"), "tls.key": Buffer.from(pem.key).toString("base64") },
   };
+}
+
+/** A TCP port free on 127.0.0.1 right now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+/** How many sockets listening on 127.0.0.1:`port` each process holds (from /proc, so no tool is needed). */
+function listeningSocketsOf(pids: readonly number[], port: number): number[] {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
+  const listening = new Set<string>();
+  for (const line of readFileSync("/proc/net/tcp", "utf8").split("\n").slice(1)) {
+    const [, local, , state, , , , , , inode] = line.trim().split(/\s+/);
+    // 0100007F: 127.0.0.1 in the kernel's byte order; state 0A: LISTEN.
+    if (local === `0100007F:${hexPort}` && state === "0A" && inode !== undefined) listening.add(inode);
+  }
+  return pids.map((pid) => {
+    const fds = readdirSync(`/proc/${pid}/fd`).map((fd) => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        return ""; // closed meanwhile
+      }
+    });
+    return fds.filter((link) => listening.has(/^socket:\[([0-9]+)\]$/.exec(link)?.[1] ?? "")).length;
+  });
+}
+
+/** Opens `count` connections at once, one request each to the dead backend; returns how many each worker (by its log lines) answered. */
+async function burstPerWorker(to: TurnoutProcess, count: number): Promise<number[]> {
+  const from = to.logs.length;
+  const answered = (): LogLine[] => to.logs.slice(from).filter((l) => l.component === "proxy" && l.worker !== undefined);
+  const results = await Promise.all(Array.from({ length: count }, () => fresh("dead.test", "/", to)));
+  assert.deepEqual(results.map((r) => r.status), Array(count).fill(502));
+  await to.waitUntil(() => answered().length >= count, 2000, `${count} proxy log lines`);
+  const perWorker = new Map<unknown, number>();
+  for (const line of answered()) perWorker.set(line.worker, (perWorker.get(line.worker) ?? 0) + 1);
+  return [...perWorker.values()];
 }
 
 /** The fingerprint of the certificate turnout presents for an SNI name. */
@@ -268,25 +315,87 @@ describe("a crashed worker", () => {
   });
 });
 
-describe("graceful shutdown", () => {
-  test("SIGTERM: readiness fails at once, every worker finishes its requests, all processes exit, code 0", async () => {
-    const own = await TurnoutProcess.start({ kubeconfig: api.kubeconfigPath, args: ["--workers", "2", "--shutdown-delay", "300ms", "--shutdown-grace", "5s"] });
+describe("fixed ports: a listening socket per worker (--reuse-port, the default)", () => {
+  let own: TurnoutProcess;
+  let httpPort: number;
+  let httpsPort: number;
+  before(async () => {
+    [httpPort, httpsPort] = [await freePort(), await freePort()];
+    own = await TurnoutProcess.start({ kubeconfig: api.kubeconfigPath, args: ["--workers", "2", "--http-port", String(httpPort), "--https-port", String(httpsPort)] });
+  });
+  after(() => own.stop());
+
+  test("each worker holds its own HTTP and HTTPS listening socket on the configured ports", () => {
     const workers = childPids(own.pid);
     assert.equal(workers.length, 2);
-    const slow = fleet[2]!;
-    slow.delayMs = 500;
-    try {
-      // Six connections, three on each worker, all in flight when the signal arrives.
-      const inFlight = Array.from({ length: 6 }, () => fresh("slow.test", "/", own));
-      await new Promise((r) => setTimeout(r, 150));
-      own.signal("SIGTERM");
-      await own.waitUntil(async () => (await own.admin("/readyz")).status === 503, 1000, "readiness to fail");
-      assert.deepEqual((await Promise.all(inFlight)).map((r) => r.status), Array(6).fill(200));
-      assert.equal(await own.exited, 0);
-      await own.waitUntil(() => workers.every((pid) => !isAlive(pid)), 2000, "the workers to exit");
-    } finally {
-      slow.delayMs = 0;
-      await own.stop();
-    }
+    assert.deepEqual(listeningSocketsOf(workers, httpPort), [1, 1]);
+    assert.deepEqual(listeningSocketsOf(workers, httpsPort), [1, 1]);
+    assert.deepEqual(listeningSocketsOf([own.pid], httpPort), [0], "the primary holds no listening socket");
   });
+
+  test("a burst of 40 new connections is dealt to both workers", async () => {
+    // The kernel picks a socket by a hash of each connection's addresses and ports: an
+    // even split is binomial(40, 0.5), and fewer than 8 on one side has odds of 1 in 25,000.
+    const split = await burstPerWorker(own, 40);
+    assert.equal(split.length, 2, `both workers answered: ${JSON.stringify(split)}`);
+    assert.ok(split.every((n) => n >= 8), `each worker took at least 8 of 40: ${JSON.stringify(split)}`);
+  });
+
+  test("a crashed worker's replacement listens on the same ports and takes its share again", async () => {
+    const [victim] = childPids(own.pid);
+    assert.ok(victim);
+    const failures: string[] = [];
+    let stop = false;
+    const loop = async (): Promise<void> => {
+      while (!stop) {
+        const res = await fresh("shop.test", "/", own, 1500).catch((error: unknown) => ({ status: 0, body: String(error) }));
+        if (res.status !== 200) failures.push(`${res.status} ${res.body.trim()}`);
+      }
+    };
+    const loops = Array.from({ length: 3 }, loop);
+    await new Promise((r) => setTimeout(r, 100));
+    process.kill(victim, "SIGKILL");
+    await own.waitForLog((l) => l.msg === "proxy worker exited unexpectedly; restarting it" && l.pid === victim, 3000);
+    await own.waitUntil(async () => {
+      const workers = (await own.debugRoutes()).workers ?? [];
+      return workers.length === 2 && workers.every((w) => w.pid !== victim && w.listening && w.generation > 0);
+    }, 8000, "a replacement worker");
+    stop = true;
+    await Promise.all(loops);
+    // Connections waiting in the dead worker's own accept queue are reset with it.
+    assert.ok(failures.length <= 5, `at most a few requests fail while the worker dies: ${failures.join("; ")}`);
+    const workers = childPids(own.pid);
+    assert.deepEqual(listeningSocketsOf(workers, httpPort), [1, 1]);
+    const split = await burstPerWorker(own, 40);
+    assert.ok(split.length === 2 && split.every((n) => n >= 8), `the replacement takes its share: ${JSON.stringify(split)}`);
+  });
+});
+
+describe("graceful shutdown", () => {
+  const sockets = [
+    { kind: "one shared listening socket (port 0)", ports: (): Promise<string[]> => Promise.resolve([]) },
+    { kind: "a listening socket per worker (fixed ports)", ports: async (): Promise<string[]> => ["--http-port", String(await freePort()), "--https-port", String(await freePort())] },
+  ];
+  for (const { kind, ports } of sockets) {
+    test(`SIGTERM, ${kind}: readiness fails at once, every worker finishes its requests, all processes exit, code 0`, async () => {
+      const own = await TurnoutProcess.start({ kubeconfig: api.kubeconfigPath, args: ["--workers", "2", "--shutdown-delay", "300ms", "--shutdown-grace", "5s", ...(await ports())] });
+      const workers = childPids(own.pid);
+      assert.equal(workers.length, 2);
+      const slow = fleet[2]!;
+      slow.delayMs = 500;
+      try {
+        // Six connections, spread over the workers, all in flight when the signal arrives.
+        const inFlight = Array.from({ length: 6 }, () => fresh("slow.test", "/", own));
+        await new Promise((r) => setTimeout(r, 150));
+        own.signal("SIGTERM");
+        await own.waitUntil(async () => (await own.admin("/readyz")).status === 503, 1000, "readiness to fail");
+        assert.deepEqual((await Promise.all(inFlight)).map((r) => r.status), Array(6).fill(200));
+        assert.equal(await own.exited, 0);
+        await own.waitUntil(() => workers.every((pid) => !isAlive(pid)), 2000, "the workers to exit");
+      } finally {
+        slow.delayMs = 0;
+        await own.stop();
+      }
+    });
+  }
 });

@@ -81,3 +81,12 @@ test("--workers: one per CPU by default, 1 to 64, also from TURNOUT_WORKERS", ()
   assert.ok(helpText().includes("--workers VALUE"));
   assert.ok(helpText().includes("env TURNOUT_WORKERS"));
 });
+
+test("--reuse-port: on by default, off with --no-reuse-port or TURNOUT_REUSE_PORT=false", () => {
+  assert.equal(config([]).reusePort, true);
+  assert.equal(config(["--no-reuse-port"]).reusePort, false);
+  assert.equal(config([], { TURNOUT_REUSE_PORT: "false" }).reusePort, false);
+  assert.equal(config(["--reuse-port"], { TURNOUT_REUSE_PORT: "false" }).reusePort, true);
+  const result = parseConfig([], { TURNOUT_REUSE_PORT: "sometimes" });
+  assert.ok(result.ok === false && result.errors[0]?.startsWith("TURNOUT_REUSE_PORT=sometimes: "), JSON.stringify(result));
+});

@@ -83,6 +83,12 @@ const FLAGS = {
     description: `Proxy worker processes (1 to ${MAX_WORKERS}); 1 runs everything in one process. Default: the number of CPUs turnout may use (os.availableParallelism(), which does not see a container CPU limit: set it in a pod).`,
     schema: z.coerce.number().int().min(1).max(MAX_WORKERS).optional(),
   },
+  "reuse-port": {
+    type: "boolean",
+    description: "With more than one worker, each worker listens on a socket of its own (SO_REUSEPORT) and the kernel deals new connections out by hash. --no-reuse-port: the workers accept from one shared socket. Linux only; not used for port 0.",
+    default: "true",
+    schema: boolFlag,
+  },
 } satisfies Record<string, FlagSpec>;
 
 type FlagName = keyof typeof FLAGS;
@@ -109,6 +115,8 @@ export interface Config {
   logLevel: FlagValues["log-level"];
   /** Proxy worker processes; 1: control plane and proxy in one process. */
   workers: number;
+  /** Workers listen with SO_REUSEPORT, each on its own socket (fixed ports only). */
+  reusePort: boolean;
   /** Where routing config comes from: a YAML folder, a kubeconfig, or in-cluster credentials. */
   mode: "files" | "cluster";
 }
@@ -169,6 +177,7 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     shutdownGraceMs: v["shutdown-grace"],
     logLevel: v["log-level"],
     workers: v.workers ?? defaultWorkers(),
+    reusePort: v["reuse-port"],
     mode,
   };
   return { ok: true, config: Object.freeze(config) };

@@ -75,10 +75,11 @@ export class DataPlane {
     this.#picker.retain(table.backends);
   }
 
-  async listen(): Promise<ListeningPorts> {
+  /** `reusePort`: one of several workers, each on a socket of its own (see listen.ts). */
+  async listen(reusePort = false): Promise<ListeningPorts> {
     const { httpPort, httpsPort, bindAddress } = this.#o.config;
-    const http = await listen(this.#httpServer, httpPort, bindAddress);
-    const https = await listen(this.tls.server, httpsPort, bindAddress);
+    const http = await listen(this.#httpServer, httpPort, bindAddress, reusePort);
+    const https = await listen(this.tls.server, httpsPort, bindAddress, reusePort);
     // With port 0 the kernel picks; X-Forwarded-Port must name the real one.
     this.#httpListener.port = http;
     this.#httpsListener.port = https;

@@ -1,10 +1,17 @@
 // Starts a server listening; resolves with the port it got (the kernel's pick for port 0).
 import type { Server } from "node:net";
 
-export function listen(server: Server, port: number, host: string): Promise<number> {
+/**
+ * `reusePort`: bind a socket of this process's own with SO_REUSEPORT, so that every
+ * worker has one and the kernel deals connections out by hash. Without it, cluster
+ * workers share the primary's socket. Port 0 would give each worker a different
+ * port, so it always shares; so do other systems than Linux, where Node refuses the
+ * option or the kernel gives every connection to the newest socket.
+ */
+export function listen(server: Server, port: number, host: string, reusePort = false): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen(port, host, () => {
+    server.listen({ port, host, reusePort: reusePort && port !== 0 && process.platform === "linux" }, () => {
       server.off("error", reject);
       const address = server.address();
       resolve(typeof address === "object" && address ? address.port : port);

@@ -78,9 +78,10 @@ export class WorkerFleet {
 
   /** Forks the workers; resolves with the shared ports once one listens, rejects if one dies before any did. */
   start(): Promise<ListeningPorts> {
-    // Workers accept from the shared socket themselves unless the operator asks for Node's
-    // round-robin (NODE_CLUSTER_SCHED_POLICY=rr): the primary's hand-off serialises new
-    // connections and loses the ones it was handing to a worker that dies (docs/design/workers.md).
+    // Where workers share a socket (port 0, --no-reuse-port, not Linux) they accept from it
+    // themselves unless the operator asks for Node's round-robin (NODE_CLUSTER_SCHED_POLICY=rr):
+    // the primary's hand-off serialises new connections and loses the ones it was handing to
+    // a worker that dies (docs/design/workers.md).
     if (process.env.NODE_CLUSTER_SCHED_POLICY === undefined) cluster.schedulingPolicy = cluster.SCHED_NONE;
     // Structured clone: a RouteTable's Maps and RegExps must survive the trip.
     cluster.setupPrimary({ serialization: "advanced" });

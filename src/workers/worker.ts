@@ -69,7 +69,7 @@ export function runWorker(config: Readonly<Config>, baseLogger: Logger): Promise
       serving = { data, replica };
       replica.apply(snapshot);
       send({ type: "applied", generation: replica.generation });
-      data.listen().then((ports) => {
+      data.listen(config.reusePort).then((ports) => {
         send({ type: "listening", ...ports });
         logger.debug("proxy worker serving", { ...ports, generation: replica.generation });
         resolve({ shutdown: (signal) => logger.debug("signal ignored: the primary coordinates shutdown", { signal }) });
