@@ -205,6 +205,8 @@ after(async () => {
 describe("two workers, one control plane", () => {
   test("two proxy processes serve; readiness means both serve the current table", async () => {
     assert.equal(childPids(turnout.pid).length, 2);
+    // Port 0 (the kernel's pick) cannot be bound once per worker: they share the primary's socket.
+    assert.deepEqual((await turnout.waitForLog((l) => l.msg === "listening")).sockets, { http: "shared", https: "shared" });
     const debug = await turnout.debugRoutes();
     assert.equal(debug.workers?.length, 2);
     for (const worker of debug.workers ?? []) assert.deepEqual({ listening: worker.listening, generation: worker.generation }, { listening: true, generation: debug.generation });
@@ -325,7 +327,9 @@ describe("fixed ports: a listening socket per worker (--reuse-port, the default)
   });
   after(() => own.stop());
 
-  test("each worker holds its own HTTP and HTTPS listening socket on the configured ports", () => {
+  test("each worker holds its own HTTP and HTTPS listening socket on the configured ports", async () => {
+    const listening = await own.waitForLog((l) => l.msg === "listening");
+    assert.deepEqual(listening.sockets, { http: "one per worker", https: "one per worker" });
     const workers = childPids(own.pid);
     assert.equal(workers.length, 2);
     assert.deepEqual(listeningSocketsOf(workers, httpPort), [1, 1]);

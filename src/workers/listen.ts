@@ -1,6 +1,11 @@
 // Starts a server listening; resolves with the port it got (the kernel's pick for port 0).
 import type { Server } from "node:net";
 
+/** Whether `listen` binds with SO_REUSEPORT when asked to (`reusePort`) for `port`. */
+export function reusesPort(reusePort: boolean, port: number): boolean {
+  return reusePort && port !== 0 && process.platform === "linux";
+}
+
 /**
  * `reusePort`: bind a socket of this process's own with SO_REUSEPORT, so that every
  * worker has one and the kernel deals connections out by hash. Without it, cluster
@@ -11,7 +16,7 @@ import type { Server } from "node:net";
 export function listen(server: Server, port: number, host: string, reusePort = false): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen({ port, host, reusePort: reusePort && port !== 0 && process.platform === "linux" }, () => {
+    server.listen({ port, host, reusePort: reusesPort(reusePort, port) }, () => {
       server.off("error", reject);
       const address = server.address();
       resolve(typeof address === "object" && address ? address.port : port);

@@ -9,6 +9,7 @@ import { DEFAULT_CERTIFICATE_NAME, TlsServer, generateSelfSignedCertificate } fr
 import type { Logger } from "../observability/logger.ts";
 import { ControlPlane } from "./control-plane.ts";
 import { activeCheckChanges, failedActiveChecks, snapshotMessage, tableUpdate } from "./replication.ts";
+import { reusesPort } from "./listen.ts";
 import { gracefulShutdown } from "./shutdown.ts";
 import type { SnapshotMessage } from "./messages.ts";
 import type { Turnout } from "./turnout.ts";
@@ -69,7 +70,9 @@ export async function runPrimary(config: Readonly<Config>, logger: Logger): Prom
 
   const admin = await control.listenAdmin();
   const { http, https } = await fleet.start();
-  logger.info("listening", { http, https, admin, bindAddress: config.bindAddress, mode: config.mode, workers: config.workers });
+  // How connections reach the workers: a socket each (dealt by the kernel's hash) or one shared.
+  const sockets = (port: number): string => (reusesPort(config.reusePort, port) ? "one per worker" : "shared");
+  logger.info("listening", { http, https, admin, bindAddress: config.bindAddress, mode: config.mode, workers: config.workers, sockets: { http: sockets(config.httpPort), https: sockets(config.httpsPort) } });
   await control.start();
 
   return gracefulShutdown({ config, logger, control, drainProxy: (graceMs) => fleet.drain(graceMs) });
