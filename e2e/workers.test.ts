@@ -337,6 +337,22 @@ describe("fixed ports: a listening socket per worker (--reuse-port, the default)
     assert.deepEqual(listeningSocketsOf([own.pid], httpPort), [0], "the primary holds no listening socket");
   });
 
+  test("a second turnout on the same ports fails at start-up with EADDRINUSE instead of sharing them", async () => {
+    let second: TurnoutProcess | undefined;
+    let failure = "";
+    try {
+      second = await TurnoutProcess.start({ kubeconfig: api.kubeconfigPath, args: ["--workers", "2", "--http-port", String(httpPort), "--https-port", String(httpsPort)] });
+    } catch (error) {
+      failure = String(error);
+    } finally {
+      await second?.stop();
+    }
+    assert.equal(second, undefined, "the second turnout must not start");
+    assert.match(failure, /turnout exited \(1\)[\s\S]*fatal start-up error[\s\S]*EADDRINUSE/);
+    assert.equal((await fresh("shop.test", "/", own)).status, 200, "the first one still serves");
+    assert.deepEqual(listeningSocketsOf(childPids(own.pid), httpPort), [1, 1]);
+  });
+
   test("a burst of 40 new connections is dealt to both workers", async () => {
     // The kernel picks a socket by a hash of each connection's addresses and ports: an
     // even split is binomial(40, 0.5), and fewer than 8 on one side has odds of 1 in 25,000.

@@ -1,4 +1,5 @@
 // Starts a server listening; resolves with the port it got (the kernel's pick for port 0).
+import { createServer } from "node:net";
 import type { Server } from "node:net";
 
 /** Whether `listen` binds with SO_REUSEPORT when asked to (`reusePort`) for `port`. */
@@ -22,4 +23,15 @@ export function listen(server: Server, port: number, host: string, reusePort = f
       resolve(typeof address === "object" && address ? address.port : port);
     });
   });
+}
+
+/**
+ * Binds `port` without SO_REUSEPORT and lets it go: fails with EADDRINUSE if any process
+ * listens there. Workers that then bind with SO_REUSEPORT would instead join a listener
+ * of the same user (a second turnout) and silently share its connections.
+ */
+export async function ensurePortFree(port: number, host: string): Promise<void> {
+  const probe = createServer();
+  await listen(probe, port, host);
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
 }

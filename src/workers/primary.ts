@@ -9,7 +9,7 @@ import { DEFAULT_CERTIFICATE_NAME, TlsServer, generateSelfSignedCertificate } fr
 import type { Logger } from "../observability/logger.ts";
 import { ControlPlane } from "./control-plane.ts";
 import { activeCheckChanges, failedActiveChecks, snapshotMessage, tableUpdate } from "./replication.ts";
-import { reusesPort } from "./listen.ts";
+import { ensurePortFree, reusesPort } from "./listen.ts";
 import { gracefulShutdown } from "./shutdown.ts";
 import type { SnapshotMessage } from "./messages.ts";
 import type { Turnout } from "./turnout.ts";
@@ -69,6 +69,9 @@ export async function runPrimary(config: Readonly<Config>, logger: Logger): Prom
   registry.onChange(syncActiveChecks);
 
   const admin = await control.listenAdmin();
+  for (const port of [config.httpPort, config.httpsPort]) {
+    if (reusesPort(config.reusePort, port)) await ensurePortFree(port, config.bindAddress);
+  }
   const { http, https } = await fleet.start();
   // How connections reach the workers: a socket each (dealt by the kernel's hash) or one shared.
   const sockets = (port: number): string => (reusesPort(config.reusePort, port) ? "one per worker" : "shared");
