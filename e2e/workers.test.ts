@@ -169,6 +169,41 @@ async function burstPerWorker(to: TurnoutProcess, count: number): Promise<number
   return [...perWorker.values()];
 }
 
+/**
+ * SIGKILLs one of `to`'s workers while three loops send requests for shop.test, each on
+ * a connection of its own; `meanwhile` runs once the primary has seen the crash. Resolves
+ * when a replacement serves, with the requests that failed.
+ */
+async function killWorkerUnderLoad(to: TurnoutProcess, meanwhile: () => Promise<void> = () => Promise.resolve()): Promise<{ victim: number; failures: string[] }> {
+  const [victim] = childPids(to.pid);
+  assert.ok(victim);
+  const failures: string[] = [];
+  let stop = false;
+  const loop = async (): Promise<void> => {
+    while (!stop) {
+      // Connections on the dying worker are reset; with NODE_CLUSTER_SCHED_POLICY=rr one being
+      // handed to it would hang instead: a short timeout keeps that from stalling the test.
+      const res = await fresh("shop.test", "/", to, 1500).catch((error: unknown) => ({ status: 0, body: String(error) }));
+      if (res.status !== 200) failures.push(`${res.status} ${res.body.trim()}`);
+    }
+  };
+  const loops = Array.from({ length: 3 }, loop);
+  await new Promise((r) => setTimeout(r, 100));
+  process.kill(victim, "SIGKILL");
+  try {
+    await to.waitForLog((l) => l.msg === "proxy worker exited unexpectedly; restarting it" && l.pid === victim, 3000);
+    await meanwhile();
+    await to.waitUntil(async () => {
+      const workers = (await to.debugRoutes()).workers ?? [];
+      return workers.length === 2 && workers.every((w) => w.pid !== victim && w.listening && w.generation > 0);
+    }, 8000, "a replacement worker");
+  } finally {
+    stop = true;
+    await Promise.all(loops);
+  }
+  return { victim, failures };
+}
+
 /** The fingerprint of the certificate turnout presents for an SNI name. */
 function presentedCertificate(servername: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -281,30 +316,10 @@ describe("changes reach every worker", () => {
 describe("a crashed worker", () => {
   test("is restarted; traffic keeps flowing; the aggregated counters do not go backwards", async () => {
     const labels = { namespace: "default", ingress: "main", code: "200" };
-    const [victim] = childPids(turnout.pid);
-    assert.ok(victim);
     const beforeKill = total(await metrics(), "turnout_requests_total", labels);
-    const failures: string[] = [];
-    let stop = false;
-    const loop = async (): Promise<void> => {
-      while (!stop) {
-        // Connections on the dying worker are reset; with NODE_CLUSTER_SCHED_POLICY=rr one being
-        // handed to it would hang instead: a short timeout keeps that from stalling the test.
-        const res = await fresh("shop.test", "/", turnout, 1500).catch((error: unknown) => ({ status: 0, body: String(error) }));
-        if (res.status !== 200) failures.push(`${res.status} ${res.body.trim()}`);
-      }
-    };
-    const loops = Array.from({ length: 3 }, loop);
-    await new Promise((r) => setTimeout(r, 100));
-    process.kill(victim, "SIGKILL");
-    await turnout.waitForLog((l) => l.msg === "proxy worker exited unexpectedly; restarting it" && l.pid === victim, 3000);
-    assert.equal((await turnout.admin("/readyz")).status, 200, "the other worker serves meanwhile");
-    await turnout.waitUntil(async () => {
-      const workers = (await turnout.debugRoutes()).workers ?? [];
-      return workers.length === 2 && workers.every((w) => w.pid !== victim && w.listening && w.generation > 0);
-    }, 8000, "a replacement worker");
-    stop = true;
-    await Promise.all(loops);
+    const { victim, failures } = await killWorkerUnderLoad(turnout, async () => {
+      assert.equal((await turnout.admin("/readyz")).status, 200, "the other worker serves meanwhile");
+    });
     assert.ok(failures.length <= 5, `at most a few requests fail while the worker dies: ${failures.join("; ")}`);
     assert.equal((await turnout.admin("/readyz")).status, 200);
     assert.equal(childPids(turnout.pid).length, 2);
@@ -362,26 +377,7 @@ describe("fixed ports: a listening socket per worker (--reuse-port, the default)
   });
 
   test("a crashed worker's replacement listens on the same ports and takes its share again", async () => {
-    const [victim] = childPids(own.pid);
-    assert.ok(victim);
-    const failures: string[] = [];
-    let stop = false;
-    const loop = async (): Promise<void> => {
-      while (!stop) {
-        const res = await fresh("shop.test", "/", own, 1500).catch((error: unknown) => ({ status: 0, body: String(error) }));
-        if (res.status !== 200) failures.push(`${res.status} ${res.body.trim()}`);
-      }
-    };
-    const loops = Array.from({ length: 3 }, loop);
-    await new Promise((r) => setTimeout(r, 100));
-    process.kill(victim, "SIGKILL");
-    await own.waitForLog((l) => l.msg === "proxy worker exited unexpectedly; restarting it" && l.pid === victim, 3000);
-    await own.waitUntil(async () => {
-      const workers = (await own.debugRoutes()).workers ?? [];
-      return workers.length === 2 && workers.every((w) => w.pid !== victim && w.listening && w.generation > 0);
-    }, 8000, "a replacement worker");
-    stop = true;
-    await Promise.all(loops);
+    const { failures } = await killWorkerUnderLoad(own);
     // Connections waiting in the dead worker's own accept queue are reset with it.
     assert.ok(failures.length <= 5, `at most a few requests fail while the worker dies: ${failures.join("; ")}`);
     const workers = childPids(own.pid);
