@@ -370,7 +370,7 @@ describe("fixed ports: a listening socket per worker (--reuse-port, the default)
 
   test("a burst of 40 new connections is dealt to both workers", async () => {
     // The kernel picks a socket by a hash of each connection's addresses and ports: an
-    // even split is binomial(40, 0.5), and fewer than 8 on one side has odds of 1 in 25,000.
+    // even split is binomial(40, 0.5), and fewer than 8 on either side has odds of about 1 in 24,000.
     const split = await burstPerWorker(own, 40);
     assert.equal(split.length, 2, `both workers answered: ${JSON.stringify(split)}`);
     assert.ok(split.every((n) => n >= 8), `each worker took at least 8 of 40: ${JSON.stringify(split)}`);
