@@ -28,7 +28,7 @@ const NAMES = Object.keys(SECTIONS);
 const NEEDS_TOOLS = ["throughput", "slow-backend", "workers"];
 
 const USAGE = `usage: npm run bench [-- --quick] [-- --only SECTIONS | --skip SECTIONS] [-- --turnout-env NAME=V1,V2]
-  --quick               about 2 minutes instead of about 6 (per turnout variant, more): shorter runs, slow-backend at 1,000 req/s only
+  --quick               about 3 minutes instead of about 7 (per turnout variant, more): shorter runs, slow-backend at 1,000 req/s only
   --only a,b            run only these sections
   --skip a,b            run every section but these
   --turnout-env N=a,b   measure turnout once per value of environment variable N (throughput and slow-backend

@@ -1,4 +1,5 @@
-// The node:http server settings the HTTP and the HTTPS listener share.
+// The node:http server settings the HTTP and the HTTPS listener share (the data plane
+// hands them to TlsServer).
 import type { ServerOptions } from "node:http";
 
 export const LISTENER_OPTIONS = {

@@ -110,15 +110,16 @@ export class EndpointConnections {
 
   /** Stops taking requests; those in flight finish first. */
   close(): void {
-    this.#closed = true;
-    for (const client of this.#live) client.close().catch(ignore);
-    this.#live.clear();
-    this.#idle.length = 0;
+    this.#shutDown((client) => client.close());
   }
 
   destroy(): void {
+    this.#shutDown((client) => client.destroy(null));
+  }
+
+  #shutDown(end: (client: Client) => Promise<void>): void {
     this.#closed = true;
-    for (const client of this.#live) client.destroy(null).catch(ignore);
+    for (const client of this.#live) end(client).catch(ignore);
     this.#live.clear();
     this.#idle.length = 0;
   }

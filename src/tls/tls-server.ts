@@ -2,7 +2,7 @@
 // CertificateIndex, which update() replaces by one reference swap, so new
 // handshakes get rotated certificates while open connections keep theirs.
 import https from "node:https";
-import { LISTENER_OPTIONS } from "../proxy/listener-options.ts";
+import type { ServerOptions } from "node:http";
 import type { SecureContext } from "node:tls";
 import type { RouteTable } from "../routing/index.ts";
 import type { Secret } from "../store/index.ts";
@@ -20,6 +20,8 @@ export interface TlsServerOptions {
   /** The certificate served when no usable default Secret exists; default: generated (ECDSA P-256, one year). */
   selfSigned?: CertificatePem;
   now?: () => Date;
+  /** node:http settings of the listener (timeouts and the like), shared with the HTTP listener by the caller. */
+  listener?: ServerOptions;
 }
 
 export interface TlsUpdate {
@@ -70,7 +72,7 @@ export class TlsServer {
       },
       // A client must finish the TLS handshake within this time.
       handshakeTimeout: 10_000,
-      ...LISTENER_OPTIONS,
+      ...options.listener,
     });
   }
 

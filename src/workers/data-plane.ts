@@ -13,6 +13,7 @@ import type { RouteTableHolder } from "../routing/published-table.ts";
 import type { RouteTable } from "../routing/route-table.ts";
 import { BackendPicker } from "../proxy/backend-picker.ts";
 import { ProxyServer } from "../proxy/proxy-server.ts";
+import { LISTENER_OPTIONS } from "../proxy/listener-options.ts";
 import { parseForwardEngine } from "../proxy/forwarder.ts";
 import type { Logger } from "../observability/logger.ts";
 import { publishHealthEvents } from "../observability/health-events.ts";
@@ -52,7 +53,7 @@ export class DataPlane {
       for (const address of removed) load.forget(address);
     });
     this.#picker = new BackendPicker(registry, { random: Math.random, now: () => performance.now(), load });
-    this.tls = new TlsServer({ defaultSecret: config.defaultSslCertificate, ...(options.selfSigned ? { selfSigned: options.selfSigned } : {}) });
+    this.tls = new TlsServer({ defaultSecret: config.defaultSslCertificate, listener: LISTENER_OPTIONS, ...(options.selfSigned ? { selfSigned: options.selfSigned } : {}) });
     const engine = parseForwardEngine(process.env.TURNOUT_PROXY_ENGINE);
     if (!engine.ok) throw new Error(engine.error);
     this.#proxy = new ProxyServer({
