@@ -1,5 +1,5 @@
 // The forwarding path end to end (file mode, real sockets): error mapping,
-// malformed requests, hop-by-hop headers, streaming bodies both ways, responses
+// malformed requests, request targets, hop-by-hop headers, streaming bodies both ways, responses
 // without body, WebSocket upgrades, retries (5xx, the keep-alive race) and
 // timeouts, and graceful shutdown under load. TURNOUT_PROXY_ENGINE picks the engine.
 import { after, before, describe, test } from "node:test";
@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { dump } from "js-yaml";
 import { WebSocket } from "ws";
-import { TurnoutProcess, httpRequest } from "./support/turnout-process.ts";
+import { TurnoutProcess, answeredBy, httpRequest } from "./support/turnout-process.ts";
 import { startEchoFleet } from "./support/echo-upstream.ts";
 import type { EchoUpstream } from "./support/echo-upstream.ts";
 import { endpointSlice, ingress, ingressClass, service } from "./support/objects.ts";
@@ -33,6 +33,10 @@ const DEAD_IP_3 = "127.0.0.17";
 const SPECIAL_IPS = ["127.0.0.14", "127.0.0.15"];
 const RACY_FIN_IP = "127.0.0.16";
 const RACY_RST_IP = "127.0.0.10";
+// A raw upstream answering with status lines node's parser or writer objects to, or not HTTP at all.
+const ODD_IP = "127.0.0.9";
+// Nothing listens here either; only the upgrade ejection test uses it.
+const DEAD_WS_IP = "127.0.0.8";
 
 function yaml(...docs: Manifest[]): string {
   return docs.map((d) => dump(d)).join("---\n");
@@ -48,6 +52,22 @@ function rawExchange(port: number, bytes: string): Promise<string> {
     socket.on("error", reject);
     socket.setTimeout(5000, () => socket.destroy(new Error("raw exchange timed out")));
   });
+}
+
+/** The body of one raw HTTP/1.1 response (headers and body as received), de-chunked when chunked. */
+function rawBody(response: string): string {
+  const split = response.indexOf("\r\n\r\n");
+  const head = response.slice(0, split);
+  let rest = response.slice(split + 4);
+  if (!/\r\ntransfer-encoding: chunked/i.test(head)) return rest;
+  let body = "";
+  for (;;) {
+    const line = rest.indexOf("\r\n");
+    const size = Number.parseInt(rest.slice(0, line), 16);
+    if (!(size > 0)) return body;
+    body += rest.slice(line + 2, line + 2 + size);
+    rest = rest.slice(line + 2 + size + 2);
+  }
 }
 
 /** Resolves when `release()` is called; lets a test hold an upstream mid-body. */
@@ -109,6 +129,10 @@ async function startSpecialUpstreams(port: number): Promise<SpecialUpstreams> {
       res.writeHead(204, { "x-upstream": name }).end();
     } else if (url === "/status/304") {
       res.writeHead(304, { etag: '"v1"' }).end();
+    } else if (url === "/interim") {
+      res.writeProcessing();
+      res.writeEarlyHints({ link: "</app.css>; rel=preload; as=style" });
+      setTimeout(() => res.writeHead(200, { "content-type": "text/plain" }).end("final"), 50);
     } else if (url === "/flaky") {
       const failing = name === "s1";
       res.writeHead(failing ? 503 : 200, { "content-type": "text/plain" }).end(failing ? "s1 failed" : "s2 ok");
@@ -152,6 +176,26 @@ async function startSpecialUpstreams(port: number): Promise<SpecialUpstreams> {
     servers.push(server);
     await listening(server, ip);
   }
+  const oddAnswers: Record<string, string> = {
+    "/status-099": "HTTP/1.1 099 Odd\r\ncontent-length: 2\r\n\r\nok",
+    "/latin1-reason": "HTTP/1.1 200 D\xe9j\xe0 vu\r\ncontent-length: 2\r\n\r\nok",
+    "/not-http": "SSH-2.0-OpenSSH_9.6\r\n\r\n",
+  };
+  const odd = createServer((socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    let head = "";
+    socket.on("data", (data: Buffer) => {
+      head += data.toString("latin1");
+      if (!head.includes("\r\n\r\n")) return;
+      const path = head.split(" ")[1] ?? "";
+      // Unknown paths (an upgrade that is never answered) get no answer at all.
+      const answer = oddAnswers[path];
+      if (answer !== undefined) socket.end(Buffer.from(answer, "latin1"));
+    });
+  });
+  servers.push(odd);
+  await listening(odd, ODD_IP);
   state.close = async () => {
     for (const socket of sockets) socket.destroy();
     await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
@@ -206,6 +250,13 @@ before(async () => {
       endpointSlice("racy-fin-1", "racy-fin", port, [{ ip: RACY_FIN_IP }, { ip: IPS[0]! }]),
       endpointSlice("racy-rst-1", "racy-rst", port, [{ ip: RACY_RST_IP }, { ip: IPS[0]! }]),
       ingress({ name: "special", host: "special.test", paths: [{ path: "/", service: "special", port: 80 }] }),
+      service("odd"),
+      endpointSlice("odd-1", "odd", port, [{ ip: ODD_IP }]),
+      ingress({ name: "odd", host: "odd.test", annotations: { "turnout.dev/retries": "0", "turnout.dev/read-timeout": "500ms", "turnout.dev/max-fails": "1000" }, paths: [{ path: "/", service: "odd", port: 80 }] }),
+      ingress({ name: "sticky", host: "sticky.test", annotations: { "turnout.dev/affinity": "cookie" }, paths: [{ path: "/", service: "pool", port: 80 }] }),
+      service("ws-mixed"),
+      endpointSlice("ws-mixed-1", "ws-mixed", port, [{ ip: DEAD_WS_IP }, { ip: IPS[1]! }]),
+      ingress({ name: "ws-ejection", host: "ws-ejection.test", annotations: { "turnout.dev/max-fails": "2", "turnout.dev/load-balance": "round-robin" }, paths: [{ path: "/", service: "ws-mixed", port: 80 }] }),
       ingress({ name: "send-timeout", host: "send-timeout.test", annotations: { "turnout.dev/send-timeout": "300ms" }, paths: [{ path: "/", service: "special", port: 80 }] }),
       ingress({ name: "retry-5xx", host: "retry-5xx.test", annotations: { "turnout.dev/retry-on": "5xx" }, paths: [{ path: "/", service: "special-pair", port: 80 }] }),
       ingress({ name: "no-retry-5xx", host: "no-retry-5xx.test", paths: [{ path: "/", service: "special-pair", port: 80 }] }),
@@ -316,6 +367,121 @@ describe("HTTP hygiene", () => {
     const answer = await rawExchange(turnout.httpPort, "GET /dead HTTP/1.1\r\nHost: proxy.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
     assert.match(answer, /^HTTP\/1\.1 502 /);
     assert.match(answer, /x-turnout-error: TURNOUT_ERR_UPSTREAM_CONNECT/);
+  });
+});
+
+/** Opens a WebSocket through turnout, sends one message and resolves with the reply ("p1:hello"). */
+function websocketEcho(host: string, headers: Record<string, string> = {}): Promise<string> {
+  const ws = new WebSocket(`ws://127.0.0.1:${turnout.httpPort}/chat`, { headers: { host, ...headers } });
+  return new Promise<string>((resolve, reject) => {
+    ws.on("open", () => ws.send("hello"));
+    ws.on("message", (data: Buffer) => {
+      resolve(data.toString("utf8"));
+      ws.close();
+    });
+    ws.on("unexpected-response", (_req, res) => reject(new Error(`upgrade answered ${res.statusCode} ${String(res.headers["x-turnout-error"])}`)));
+    ws.on("error", reject);
+  });
+}
+
+describe("request targets and forwarded headers", () => {
+  test("an absolute-form target is routed by its authority and forwarded in origin-form with that Host", async () => {
+    const answer = await rawExchange(turnout.httpPort, "GET http://proxy.test/items?id=7 HTTP/1.1\r\nHost: elsewhere.test\r\nConnection: close\r\n\r\n");
+    assert.match(answer, /^HTTP\/1\.1 200 /);
+    const echoed = JSON.parse(rawBody(answer)) as { url: string; headers: Record<string, string> };
+    assert.equal(echoed.url, "/items?id=7");
+    assert.equal(echoed.headers.host, "proxy.test");
+  });
+
+  for (const target of ["*", "proxy.test:80", "items", "http://user@proxy.test/"]) {
+    test(`request target "${target}" gets 400 TURNOUT_ERR_BAD_REQUEST`, async () => {
+      const answer = await rawExchange(turnout.httpPort, `OPTIONS ${target} HTTP/1.1\r\nHost: proxy.test\r\nConnection: close\r\n\r\n`);
+      assert.match(answer, /^HTTP\/1\.1 400 /);
+      assert.match(answer, /x-turnout-error: TURNOUT_ERR_BAD_REQUEST/);
+    });
+  }
+
+  test("X-Forwarded-Port is the port the client addressed: the Host's, else the scheme's default", async () => {
+    const portOf = async (host: string): Promise<string | undefined> =>
+      (JSON.parse((await turnout.request(host, "/")).body) as { headers: Record<string, string> }).headers["x-forwarded-port"];
+    assert.equal(await portOf("proxy.test"), "80");
+    assert.equal(await portOf("proxy.test:8443"), "8443");
+    assert.equal((await turnout.request("proxy.test:http", "/")).status, 400, "a Host whose port is not a number");
+  });
+
+  test("a malformed request pipelined behind a slow one: the slow response arrives whole first, then the 400", async () => {
+    fleet[2]!.delayMs = 300;
+    try {
+      const answer = await rawExchange(turnout.httpPort, "GET /slow HTTP/1.1\r\nHost: proxy.test\r\n\r\nGET / HTTP/1.1\r\nHost proxy.test\r\n\r\n");
+      assert.match(answer, /^HTTP\/1\.1 200 /);
+      const second = answer.indexOf("HTTP/1.1 400 ");
+      assert.ok(second > 0, "the 400 follows");
+      assert.equal((JSON.parse(rawBody(answer.slice(0, second))) as { url: string }).url, "/slow", "the first response's body is whole");
+    } finally {
+      fleet[2]!.delayMs = 0;
+    }
+  });
+});
+
+describe("upstream oddities", () => {
+  test("interim responses (102, 103) do not end the exchange; 103's Link reaches the client before the final answer", async () => {
+    const interim: { status: number; link: string | undefined }[] = [];
+    const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.request({ host: "127.0.0.1", port: turnout.httpPort, path: "/interim", headers: { host: "special.test" }, agent: false, timeout: 5000 }, (response) => {
+        let body = "";
+        response.on("data", (d: Buffer) => (body += d.toString()));
+        response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
+      });
+      req.on("information", (info) => interim.push({ status: info.statusCode, link: info.headers.link as string | undefined }));
+      req.on("timeout", () => req.destroy(new Error("request timed out")));
+      req.on("error", reject);
+      req.end();
+    });
+    assert.equal(res.status, 200);
+    assert.equal(res.body, "final");
+    assert.deepEqual(interim, [{ status: 103, link: "</app.css>; rel=preload; as=style" }]);
+  });
+
+  test("a status code outside 100-599 gets 502 TURNOUT_ERR_UPSTREAM_PROTOCOL", async () => {
+    const res = await turnout.request("odd.test", "/status-099");
+    assert.equal(res.status, 502);
+    assert.equal(res.headers["x-turnout-error"], "TURNOUT_ERR_UPSTREAM_PROTOCOL");
+  });
+
+  test("an answer that is not HTTP gets 502 TURNOUT_ERR_UPSTREAM_PROTOCOL", async () => {
+    const res = await turnout.request("odd.test", "/not-http");
+    assert.equal(res.status, 502);
+    assert.equal(res.headers["x-turnout-error"], "TURNOUT_ERR_UPSTREAM_PROTOCOL");
+  });
+
+  test("a reason phrase with non-ASCII bytes is replaced by the standard one; status and body pass", async () => {
+    const answer = await rawExchange(turnout.httpPort, "GET /latin1-reason HTTP/1.1\r\nHost: odd.test\r\nConnection: close\r\n\r\n");
+    assert.match(answer, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.ok(answer.endsWith("\r\n\r\nok"), answer);
+  });
+});
+
+describe("upgrades", () => {
+  test("an upgrade the upstream never answers gets 504 after the read timeout", async () => {
+    const answer = await rawExchange(turnout.httpPort, "GET /hang HTTP/1.1\r\nHost: odd.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n");
+    assert.match(answer, /^HTTP\/1\.1 504 /);
+    assert.match(answer, /x-turnout-error: TURNOUT_ERR_UPSTREAM_TIMEOUT/);
+  });
+
+  test("an upgrade with a sticky-session cookie goes to the endpoint the cookie names", async () => {
+    const first = await turnout.request("sticky.test", "/");
+    const cookie = String(first.headers["set-cookie"]?.[0]).split(";")[0]!;
+    const pinned = answeredBy(first);
+    for (let i = 0; i < 8; i++) assert.equal(await websocketEcho("sticky.test", { cookie }), `${pinned}:hello`);
+  });
+
+  test("upgrades count in passive health: a dead endpoint is ejected after max-fails failed upgrades", async () => {
+    const results: string[] = [];
+    for (let i = 0; i < 12; i++) results.push(await websocketEcho("ws-ejection.test").catch((error: Error) => error.message));
+    const failures = results.filter((r) => !r.startsWith("p2:"));
+    assert.equal(failures.length, 2, `failed upgrades: ${JSON.stringify(results)}`);
+    assert.ok(failures.every((f) => f.includes("TURNOUT_ERR_UPSTREAM_CONNECT")), JSON.stringify(failures));
+    assert.ok(results.slice(-8).every((r) => r === "p2:hello"), "after the ejection every upgrade reaches the live endpoint");
   });
 });
 
@@ -447,6 +613,39 @@ describe("graceful shutdown", () => {
       const results = await Promise.all(inFlight);
       assert.deepEqual(results.map((r) => r.status), Array(8).fill(200));
       assert.equal(await own.exited, 0);
+    } finally {
+      slow.delayMs = 0;
+      await own.stop();
+    }
+  });
+
+  test("while draining, keep-alive connections are closed after their current response instead of being served until the grace ends", async () => {
+    const own = await TurnoutProcess.start({ manifests: folder, args: ["--shutdown-delay", "200ms", "--shutdown-grace", "20s"] });
+    const slow = fleet[2]!;
+    slow.delayMs = 1500;
+    try {
+      // Connection A is busy with a slow request when the drain starts, and sends another request during it.
+      const busy = connect(own.httpPort, "127.0.0.1");
+      let busyText = "";
+      busy.on("data", (d: Buffer) => (busyText += d.toString("latin1")));
+      const busyClosed = new Promise<void>((resolve) => busy.once("close", () => resolve()));
+      busy.write("GET /slow HTTP/1.1\r\nHost: proxy.test\r\n\r\n");
+      // Connection B has finished one request and sits idle.
+      const idle = connect(own.httpPort, "127.0.0.1");
+      const idleClosed = new Promise<void>((resolve) => idle.once("close", () => resolve()));
+      idle.resume();
+      idle.write("GET / HTTP/1.1\r\nHost: proxy.test\r\n\r\n");
+      await new Promise((r) => setTimeout(r, 200));
+      own.signal("SIGTERM");
+      await own.waitForLog((line) => line.msg.startsWith("closing listeners"), 3000);
+      await new Promise((r) => setTimeout(r, 300));
+      busy.write("GET /items HTTP/1.1\r\nHost: proxy.test\r\n\r\n");
+      await Promise.all([busyClosed, idleClosed]);
+      const responses = busyText.split(/(?=HTTP\/1\.1 )/);
+      assert.deepEqual(responses.map((r) => r.slice(0, 12)), ["HTTP/1.1 200", "HTTP/1.1 200"], "both requests on A are answered");
+      assert.match(responses[1]!, /\r\nConnection: close\r\n/i, "the answer sent during the drain closes the connection");
+      assert.equal(await own.exited, 0);
+      assert.equal(own.dumpLogs(200).includes("shutdown grace expired"), false, "no connection had to wait for the grace to end");
     } finally {
       slow.delayMs = 0;
       await own.stop();

@@ -5,6 +5,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
+import { connect as netConnect } from "node:net";
 import { connect } from "node:tls";
 import { startKubeApiServer } from "./kube-api-server/harness.ts";
 import type { KubeApiServerHandle } from "./kube-api-server/harness.ts";
@@ -126,5 +127,19 @@ describe("rotation and redirects", () => {
     assert.equal(redirected.headers.location, "https://shop.test/cart?id=1");
     assert.equal((await turnout.request("plain.test", "/")).status, 200);
     assert.equal((await turnout.request("other.test", "/")).status, 404, "hosts without TLS are not redirected");
+  });
+
+  test("a plain-HTTP WebSocket upgrade to a TLS host is redirected too, not tunnelled in clear text", async () => {
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = netConnect(turnout.httpPort, "127.0.0.1", () =>
+        socket.write("GET /chat HTTP/1.1\r\nHost: shop.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"),
+      );
+      let text = "";
+      socket.on("data", (d: Buffer) => (text += d.toString()));
+      socket.on("end", () => resolve(text));
+      socket.on("error", reject);
+    });
+    assert.match(answer, /^HTTP\/1\.1 308 /);
+    assert.match(answer, /\r\nlocation: https:\/\/shop\.test\/chat\r\n/);
   });
 });

@@ -6,7 +6,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import { endToEndHeaderList, rawHeaderValue, setForwardedHeaders, stripHopByHop, upstreamHeaderList } from "./forward-headers.ts";
 import { isReplayable } from "./retry-policy.ts";
 
-const ctx = { clientIp: "10.1.2.3", proto: "https" as const, port: 8443 };
+const ctx = { clientIp: "10.1.2.3", proto: "https" as const, port: "8443" };
 
 /** A flat [name, value, ...] list as name -> values (lower-case names), for order-independent checks. */
 function asMap(list: readonly (string | string[])[]): Map<string, string[]> {

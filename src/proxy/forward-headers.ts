@@ -27,8 +27,8 @@ export function stripHopByHop(headers: IncomingHttpHeaders | OutgoingHttpHeaders
 export interface ForwardedContext {
   clientIp: string;
   proto: "http" | "https";
-  /** The listener's port, as the client addressed it. */
-  port: number;
+  /** The port the client addressed (Host's port, else the scheme's default). */
+  port: string;
 }
 
 /** Appends to X-Forwarded-For; sets X-Forwarded-Proto/Host/Port and X-Real-IP. */
@@ -38,7 +38,7 @@ export function setForwardedHeaders(headers: IncomingHttpHeaders, ctx: Forwarded
   headers["x-forwarded-proto"] = ctx.proto;
   const host = headers.host;
   if (host !== undefined) headers["x-forwarded-host"] = host;
-  headers["x-forwarded-port"] = String(ctx.port);
+  headers["x-forwarded-port"] = ctx.port;
   headers["x-real-ip"] = ctx.clientIp;
 }
 
@@ -103,7 +103,7 @@ export function upstreamHeaderList(rawHeaders: readonly string[], ctx: Forwarded
     ctx.proto,
   );
   if (host !== undefined) result.push("x-forwarded-host", host);
-  result.push("x-forwarded-port", String(ctx.port), "x-real-ip", ctx.clientIp);
+  result.push("x-forwarded-port", ctx.port, "x-real-ip", ctx.clientIp);
   return result;
 }
 

@@ -2,7 +2,6 @@
 // the rules both engines share (error code per failure, outlier outcome, endpoint
 // choice, the sticky-session cookie). The engines themselves do only the I/O.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Duplex } from "node:stream";
 import type { EndpointLoadTracker } from "../endpoints/endpoint-load.ts";
 import type { Endpoint } from "../endpoints/endpoint.ts";
 import type { AttemptOutcome } from "../health/outlier-detector.ts";
@@ -51,8 +50,6 @@ export interface ForwardRequest {
 export interface Forwarder {
   /** Starts forwarding a request (picks the endpoint, retries as its policy allows, writes the response). */
   forward(request: ForwardRequest): void;
-  /** Proxies a WebSocket (or other) upgrade to one endpoint. */
-  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, endpoint: Endpoint, connectTimeoutMs: number): void;
   /** Closes pooled upstream connections. */
   close(): void;
 }

@@ -7,7 +7,6 @@
 // docs/design/forwarding.md says why undici is the default.
 import http from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Duplex } from "node:stream";
 import httpProxy from "http-proxy";
 import type { AttemptOutcome } from "../health/outlier-detector.ts";
 import type { Endpoint } from "../endpoints/endpoint.ts";
@@ -16,8 +15,7 @@ import { setForwardedHeaders, stripHopByHop } from "./forward-headers.ts";
 import { FAILURE_OUTCOMES, affinityCookie, mayRetry, nextEndpoint, prepareRetry, refOf, settleFailedAttempt } from "./forwarder.ts";
 import type { ForwardRequest, Forwarder, ForwarderOptions } from "./forwarder.ts";
 import { failureKind, isIdempotent, type FailureKind } from "./retry-policy.ts";
-import { sendError } from "./responses.ts";
-import { tunnelUpgrade } from "./upgrade-tunnel.ts";
+import { forwardableReason, isForwardableStatus, sendError } from "./responses.ts";
 
 /** The attempt in progress for a request, found again from http-proxy's callbacks. */
 interface Attempt {
@@ -76,11 +74,6 @@ export class HttpProxyForwarder implements Forwarder {
     );
   }
 
-  /** Upgrades take the same path with either engine. */
-  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, endpoint: Endpoint, connectTimeoutMs: number): void {
-    tunnelUpgrade(req, socket, head, endpoint, connectTimeoutMs, this.#o.logger);
-  }
-
   close(): void {
     this.#proxy.close();
     this.#agent.destroy();
@@ -102,6 +95,11 @@ export class HttpProxyForwarder implements Forwarder {
     if (!attempt) return;
     attempt.reusedSocket = proxyReq.reusedSocket;
     const policy = attempt.request.member.policy;
+    proxyReq.on("information", (info: http.InformationEvent) => {
+      // 103 Early Hints is passed on; other interim responses concern this hop only.
+      const { res } = attempt.request;
+      if (info.statusCode === 103 && info.headers.link !== undefined && !res.headersSent) res.writeEarlyHints({ link: info.headers.link });
+    });
     proxyReq.setTimeout(policy.readTimeoutMs, () => proxyReq.destroy(codedError("TURNOUT_READ_TIMEOUT", "upstream read timeout")));
     const socket = proxyReq.socket;
     if (socket?.connecting) {
@@ -120,6 +118,12 @@ export class HttpProxyForwarder implements Forwarder {
   #onProxyRes(proxyRes: IncomingMessage, req: IncomingMessage, res: ServerResponse): void {
     const attempt = this.#attempts.get(req);
     const status = proxyRes.statusCode ?? 502;
+    if (!isForwardableStatus(status)) {
+      proxyRes.destroy();
+      if (attempt) this.#onError(attempt, codedError("TURNOUT_UPSTREAM_PROTOCOL", `upstream sent status code ${status}`));
+      else sendError(res, "TURNOUT_ERR_UPSTREAM_PROTOCOL");
+      return;
+    }
     if (attempt) {
       const { request } = attempt;
       request.upstreamSeconds = (this.#o.now() - attempt.started) / 1000;
@@ -145,7 +149,7 @@ export class HttpProxyForwarder implements Forwarder {
       proxyRes.destroy();
       return;
     }
-    res.writeHead(status, proxyRes.statusMessage, proxyRes.headers);
+    res.writeHead(status, forwardableReason(proxyRes.statusMessage), proxyRes.headers);
     proxyRes.on("error", () => res.destroy());
     proxyRes.on("aborted", () => res.destroy());
     proxyRes.pipe(res);

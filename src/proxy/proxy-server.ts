@@ -5,21 +5,23 @@ import http from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import type { EndpointLoadTracker } from "../endpoints/endpoint-load.ts";
+import type { Endpoint } from "../endpoints/endpoint.ts";
 import type { RouteTableHolder } from "../routing/published-table.ts";
 import type { RouteMember } from "../routing/route-table.ts";
 import { matchRoute, routeRequestFromHttp } from "../routing/index.ts";
-import type { HttpRequestParts, RouteMatch, RouteRequest } from "../routing/index.ts";
+import type { HttpRequestParts, RouteRequest } from "../routing/index.ts";
 import { HTTPS_REDIRECT_STATUS, httpsRedirectLocation } from "../tls/https-redirect.ts";
 import type { Logger } from "../observability/logger.ts";
 import { channels, publishConnection, publishRequestEnd } from "../observability/events.ts";
-import type { ErrorCode } from "../errors.ts";
 import type { BackendPicker } from "./backend-picker.ts";
 import { clientAddress, rawHeaderValue, setForwardedHeaders, stripHopByHop } from "./forward-headers.ts";
 import { firstValue, hashKeyOf } from "./hash-key.ts";
-import { endSocketWithError, rejectMalformed, sendError, sendRedirect } from "./responses.ts";
+import { endSocketWithError, endSocketWithRedirect, rejectMalformed, sendError, sendRedirect } from "./responses.ts";
+import { addressedPort, requestTarget, withHost } from "./request-target.ts";
 import { LISTENER_OPTIONS } from "./listener-options.ts";
 import { isReplayable } from "./retry-policy.ts";
-import { DEFAULT_FORWARD_ENGINE } from "./forwarder.ts";
+import { DEFAULT_FORWARD_ENGINE, FAILURE_OUTCOMES } from "./forwarder.ts";
+import { tunnelUpgrade } from "./upgrade-tunnel.ts";
 import type { AttemptReporter, ForwardEngine, ForwardRequest, Forwarder, ForwarderOptions } from "./forwarder.ts";
 import { HttpProxyForwarder } from "./http-proxy-forwarder.ts";
 import { UndiciForwarder } from "./undici-forwarder.ts";
@@ -51,6 +53,7 @@ export class ProxyServer {
   readonly #random: () => number;
   readonly #now: () => number;
   readonly #forwarder: Forwarder;
+  #draining = false;
 
   constructor(options: ProxyServerOptions) {
     this.#o = options;
@@ -89,16 +92,40 @@ export class ProxyServer {
     this.#forwarder.close();
   }
 
-  #match(req: IncomingMessage, host: string | undefined): { match: RouteMatch | undefined; routeRequest: RouteRequest; ready: boolean } {
-    const published = this.#o.holder.current;
-    const routeRequest = routeRequestFromHttp(new IncomingParts(req, host));
-    return { routeRequest, ready: published !== undefined, match: published ? matchRoute(published.table, routeRequest, this.#random) : undefined };
+  /**
+   * From now on every response closes its connection (Connection: close), and new
+   * upgrades are refused: keep-alive clients move to another replica while the
+   * requests they already sent finish.
+   */
+  startDraining(): void {
+    this.#draining = true;
+  }
+
+  /**
+   * The request's target in origin-form and its authority, or undefined after
+   * answering 400. An absolute-form target is rewritten in place (url and Host), so
+   * both engines and upgrades forward origin-form with the authority as Host.
+   */
+  #target(req: IncomingMessage, proto: ListenerInfo["proto"]): { host: string | undefined; port: string } | undefined {
+    const target = requestTarget(req.url ?? "/", rawHeaderValue(req.rawHeaders, "host"));
+    const port = target === undefined ? undefined : addressedPort(target.host, proto);
+    if (target === undefined || port === undefined) return undefined;
+    if (target.rewritten) {
+      req.url = target.url;
+      req.rawHeaders = withHost(req.rawHeaders, target.host!);
+      // The http-proxy engine and upgrades read node's header object, which may already be built.
+      req.headers.host = target.host;
+    }
+    return { host: target.host, port };
   }
 
   #handle(req: IncomingMessage, res: ServerResponse, listener: ListenerInfo): void {
+    if (this.#draining) res.shouldKeepAlive = false;
+    const target = this.#target(req, listener.proto);
+    if (target === undefined) return sendError(res, "TURNOUT_ERR_BAD_REQUEST");
     const published = this.#o.holder.current;
     const rawHeaders = req.rawHeaders;
-    const host = rawHeaderValue(rawHeaders, "host");
+    const host = target.host;
     const routeRequest = routeRequestFromHttp(new IncomingParts(req, host));
     const match = published ? matchRoute(published.table, routeRequest, this.#random) : undefined;
     const record = channels.requestEnd.hasSubscribers ? new RequestRecord(req, res, match?.member, this.#now) : undefined;
@@ -112,19 +139,17 @@ export class ProxyServer {
       return sendRedirect(res, HTTPS_REDIRECT_STATUS, location);
     }
     const clientIp = clientAddress(req.socket.remoteAddress);
-    const affinity = policy.affinity;
-    const cookieId = affinity ? firstValue(routeRequest.cookie(affinity.cookieName)) : undefined;
     const request: ForwardRequest = {
       req,
       res,
       member,
-      pinned: cookieId !== undefined ? this.#o.picker.endpointByAffinityId(member.backend, policy.loadBalance, cookieId) : undefined,
+      pinned: this.#pinned(member, routeRequest),
       secure: listener.proto === "https",
       hashKey: policy.hashBy ? hashKeyOf(policy.hashBy, routeRequest, clientIp, req.url ?? "/") : undefined,
       attempted: undefined,
       retriesLeft: policy.retries,
       replayable: isReplayable(rawHeaders),
-      forwarded: { clientIp, proto: listener.proto, port: listener.port },
+      forwarded: { clientIp, proto: listener.proto, port: target.port },
       upstreamHeaders: undefined,
       onClientClose: undefined,
     };
@@ -134,20 +159,50 @@ export class ProxyServer {
     this.#forwarder.forward(request);
   }
 
+  /** The endpoint a valid sticky-session cookie names, when the member's backend has affinity. */
+  #pinned(member: RouteMember, routeRequest: RouteRequest): Endpoint | undefined {
+    const affinity = member.policy.affinity;
+    const cookieId = affinity ? firstValue(routeRequest.cookie(affinity.cookieName)) : undefined;
+    return cookieId !== undefined ? this.#o.picker.endpointByAffinityId(member.backend, member.policy.loadBalance, cookieId) : undefined;
+  }
+
   #handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, listener: ListenerInfo): void {
-    const { match, routeRequest, ready } = this.#match(req, req.headers.host);
-    const clientIp = clientAddress(req.socket.remoteAddress);
-    const policy = match?.member.policy;
-    const endpoint = match && policy
-      ? this.#o.picker.pick(match.member.backend, policy.loadBalance, { hashKey: hashKeyOf(policy.hashBy, routeRequest, clientIp, req.url ?? "/") })
-      : undefined;
-    if (!match || !endpoint) {
-      const code: ErrorCode = !ready ? "TURNOUT_ERR_NOT_READY" : !match ? "TURNOUT_ERR_NO_ROUTE" : "TURNOUT_ERR_NO_ENDPOINTS";
-      return endSocketWithError(socket, code);
+    if (this.#draining) return endSocketWithError(socket, "TURNOUT_ERR_SHUTTING_DOWN");
+    const target = this.#target(req, listener.proto);
+    if (target === undefined) return endSocketWithError(socket, "TURNOUT_ERR_BAD_REQUEST");
+    const published = this.#o.holder.current;
+    const routeRequest = routeRequestFromHttp(new IncomingParts(req, target.host));
+    const match = published ? matchRoute(published.table, routeRequest, this.#random) : undefined;
+    if (!match) return endSocketWithError(socket, !published ? "TURNOUT_ERR_NOT_READY" : "TURNOUT_ERR_NO_ROUTE");
+    const { member } = match;
+    const policy = member.policy;
+    if (listener.proto === "http" && policy.sslRedirect && match.hostRoutes?.tlsSecret !== undefined) {
+      const location = httpsRedirectLocation(target.host, req.url ?? "/", this.#o.httpsRedirectPort);
+      if (location === undefined) return endSocketWithError(socket, "TURNOUT_ERR_BAD_REQUEST");
+      return endSocketWithRedirect(socket, HTTPS_REDIRECT_STATUS, location);
     }
+    const clientIp = clientAddress(req.socket.remoteAddress);
+    const endpoint =
+      this.#pinned(member, routeRequest) ??
+      this.#o.picker.pick(member.backend, policy.loadBalance, { hashKey: hashKeyOf(policy.hashBy, routeRequest, clientIp, req.url ?? "/") });
+    if (!endpoint) return endSocketWithError(socket, "TURNOUT_ERR_NO_ENDPOINTS");
     stripHopByHop(req.headers, true);
-    setForwardedHeaders(req.headers, { clientIp, proto: listener.proto, port: listener.port });
-    this.#forwarder.upgrade(req, socket, head, endpoint, match.member.policy.connectTimeoutMs);
+    setForwardedHeaders(req.headers, { clientIp, proto: listener.proto, port: target.port });
+    this.#tunnel(req, socket, head, endpoint, member);
+  }
+
+  /** Proxies an upgrade (the same path with either engine), counted in load and passive health like a request. */
+  #tunnel(req: IncomingMessage, socket: Duplex, head: Buffer, endpoint: Endpoint, member: RouteMember): void {
+    const { load, reporter, logger } = this.#o;
+    const { policy, backend } = member;
+    const address = endpoint.address;
+    load.begin(address);
+    tunnelUpgrade(req, socket, head, endpoint, policy, logger, {
+      answered: (status) => reporter?.report(address, backend, status >= 500 ? "5xx" : "success", policy),
+      failed: (kind) => reporter?.report(address, backend, FAILURE_OUTCOMES[kind], policy),
+      // No latency sample: a tunnel's lifetime says nothing about the endpoint's speed.
+      closed: () => load.end(address, Number.NaN, policy.ewmaDecayMs, this.#now()),
+    });
   }
 }
 

@@ -5,6 +5,16 @@ import type { ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { ERRORS, errorBody, type ErrorCode } from "../errors.ts";
 
+/** A final or interim status node can write and clients understand: 100-599. */
+export function isForwardableStatus(status: number): boolean {
+  return status >= 100 && status <= 599;
+}
+
+/** An upstream reason phrase node may write (visible ASCII, space, tab); undefined gives the standard one. */
+export function forwardableReason(reason: string | undefined): string | undefined {
+  return reason && /^[\t\x20-\x7e]*$/.test(reason) ? reason : undefined;
+}
+
 export function sendError(res: ServerResponse, code: ErrorCode): void {
   if (res.headersSent) {
     res.destroy();
@@ -35,7 +45,21 @@ export function rejectMalformed(error: NodeJS.ErrnoException, socket: Duplex): v
     return;
   }
   const status = error.code === "HPE_HEADER_OVERFLOW" ? 431 : error.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
+  // A response still on its way (the malformed request was pipelined behind it) goes first, whole.
+  const inFlight = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (inFlight) {
+    inFlight.once("finish", () => endSocketWithError(socket, "TURNOUT_ERR_BAD_REQUEST", status));
+    inFlight.once("close", () => {
+      if (!inFlight.writableFinished) socket.destroy();
+    });
+    return;
+  }
   endSocketWithError(socket, "TURNOUT_ERR_BAD_REQUEST", status);
+}
+
+/** A redirect written straight to an upgrade request's socket, then closed. */
+export function endSocketWithRedirect(socket: Duplex, status: number, location: string): void {
+  socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nlocation: ${location}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
 }
 
 export function sendRedirect(res: ServerResponse, status: number, location: string): void {

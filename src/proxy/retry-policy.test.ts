@@ -2,6 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { RetryCondition } from "../routing/route-table.ts";
+import { errors } from "undici";
 import { failureKind, retryAllowed } from "./retry-policy.ts";
 import type { AttemptResult } from "./retry-policy.ts";
 
@@ -52,6 +53,13 @@ for (const [code, kind] of classified) {
     assert.equal(failureKind(Object.assign(new Error(code), { code })), kind);
   });
 }
+
+test("undici's parser error, which carries no code, is a protocol failure", () => {
+  // llhttp's numeric error is not mapped to a name, so undici leaves `code` undefined.
+  const error = new errors.HTTPParserError("Response does not match the HTTP/1.1 protocol (Invalid status code)");
+  assert.equal(error.code, undefined);
+  assert.equal(failureKind(error), "protocol");
+});
 
 test("an error without a code is a reset", () => {
   assert.equal(failureKind(new Error("socket hang up")), "reset");

@@ -8,10 +8,12 @@ export type FailureKind = "connect" | "reset" | "timeout" | "protocol";
 /** Error codes of node sockets, undici and turnout's own timers, by what they mean for retries. */
 const CONNECT_ERRORS = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EADDRNOTAVAIL", "TURNOUT_CONNECT_TIMEOUT", "UND_ERR_CONNECT_TIMEOUT"]);
 const TIMEOUT_ERRORS = new Set(["TURNOUT_READ_TIMEOUT", "TURNOUT_SEND_TIMEOUT", "ETIMEDOUT", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT"]);
-const PROTOCOL_ERRORS = new Set(["UND_ERR_RES_CONTENT_LENGTH_MISMATCH", "UND_ERR_HEADERS_OVERFLOW"]);
+const PROTOCOL_ERRORS = new Set(["UND_ERR_RES_CONTENT_LENGTH_MISMATCH", "UND_ERR_HEADERS_OVERFLOW", "TURNOUT_UPSTREAM_PROTOCOL"]);
 
 export function failureKind(error: NodeJS.ErrnoException): FailureKind {
   const code = error.code;
+  // undici's parser errors often carry no code (llhttp's number is not mapped to a name).
+  if (error.name === "HTTPParserError") return "protocol";
   if (code === undefined) return "reset";
   if (CONNECT_ERRORS.has(code)) return "connect";
   if (TIMEOUT_ERRORS.has(code)) return "timeout";

@@ -4,8 +4,6 @@
 // streams request bodies upstream, enforces connect/read/send timeouts, retries on
 // another endpoint where turnout.dev/retry-on allows, and reports every attempt's
 // outcome to load, health and metrics.
-import type { IncomingMessage } from "node:http";
-import type { Duplex } from "node:stream";
 import type { Dispatcher } from "undici";
 import type { Endpoint } from "../endpoints/endpoint.ts";
 import type { AttemptOutcome } from "../health/outlier-detector.ts";
@@ -13,10 +11,9 @@ import { publishRetry, publishUpstreamAttempt } from "../observability/events.ts
 import { endToEndHeaderList, upstreamHeaderList } from "./forward-headers.ts";
 import { FAILURE_OUTCOMES, affinityCookie, mayRetry, nextEndpoint, prepareRetry, refOf, settleFailedAttempt } from "./forwarder.ts";
 import type { ForwardRequest, Forwarder, ForwarderOptions } from "./forwarder.ts";
-import { sendError } from "./responses.ts";
+import { forwardableReason, isForwardableStatus, sendError } from "./responses.ts";
 import { failureKind, isIdempotent } from "./retry-policy.ts";
 import type { FailureKind } from "./retry-policy.ts";
-import { tunnelUpgrade } from "./upgrade-tunnel.ts";
 import { UpstreamPools, connectionHadReadBytes } from "./upstream-pools.ts";
 
 type Controller = Dispatcher.DispatchController;
@@ -67,10 +64,6 @@ export class UndiciForwarder implements Forwarder {
       },
       attempt,
     );
-  }
-
-  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, endpoint: Endpoint, connectTimeoutMs: number): void {
-    tunnelUpgrade(req, socket, head, endpoint, connectTimeoutMs, this.#o.logger);
   }
 
   close(): void {
@@ -187,6 +180,15 @@ class UndiciAttempt implements Dispatcher.DispatchHandler {
 
   onResponseStart(controller: Controller, statusCode: number, headers: ResponseHeaders, statusMessage?: string): void {
     if (this.#state !== WAITING) return;
+    if (statusCode < 200 && statusCode >= 100) {
+      // Interim responses: 103 Early Hints is passed on, the others (102) concern this hop only.
+      if (statusCode === 103 && headers.link !== undefined && !this.request.res.headersSent) this.request.res.writeEarlyHints({ link: headers.link });
+      return;
+    }
+    if (!isForwardableStatus(statusCode)) {
+      controller.abort(codedError("TURNOUT_UPSTREAM_PROTOCOL", `upstream sent status code ${statusCode}`));
+      return;
+    }
     if (!this.forwarder.responseHead(this, statusCode)) {
       // Retried elsewhere: this body is read and dropped so the connection stays reusable.
       this.#state = DISCARDING;
@@ -198,7 +200,7 @@ class UndiciAttempt implements Dispatcher.DispatchHandler {
       controller.abort(codedError("TURNOUT_CLIENT_CLOSED", "client closed the connection"));
       return;
     }
-    res.writeHead(statusCode, statusMessage || undefined, endToEndHeaderList(headers, this.#setCookie));
+    res.writeHead(statusCode, forwardableReason(statusMessage), endToEndHeaderList(headers, this.#setCookie));
   }
 
   onResponseData(controller: Controller, chunk: Buffer): void {

@@ -12,6 +12,23 @@ import { stripHopByHop } from "./forward-headers.ts";
 import { FAILURE_CODES } from "./forwarder.ts";
 import { endSocketWithError } from "./responses.ts";
 import { failureKind } from "./retry-policy.ts";
+import type { FailureKind } from "./retry-policy.ts";
+
+/** What the proxy learns about one upgrade attempt: load and passive health accounting. */
+export interface UpgradeObserver {
+  /** The upstream answered (101, or a status declining the upgrade). */
+  answered(status: number): void;
+  /** No answer: the attempt failed this way. */
+  failed(kind: FailureKind): void;
+  /** The tunnel or the declining response is over; called once, after answered or failed. */
+  closed(): void;
+}
+
+export interface UpgradeTimeouts {
+  connectTimeoutMs: number;
+  /** The longest wait for the upstream's answer; the tunnel itself has no idle limit. */
+  readTimeoutMs: number;
+}
 
 /** Status line and header block, raw header names and repeats kept as the upstream sent them. */
 function responseHead(status: number, statusMessage: string, rawHeaders: readonly string[], extra = ""): string {
@@ -37,7 +54,15 @@ function codedError(code: string, message: string): NodeJS.ErrnoException {
   return Object.assign(new Error(message), { code });
 }
 
-export function tunnelUpgrade(req: IncomingMessage, client: Duplex, head: Buffer, endpoint: Endpoint, connectTimeoutMs: number, logger: Logger): void {
+export function tunnelUpgrade(
+  req: IncomingMessage,
+  client: Duplex,
+  head: Buffer,
+  endpoint: Endpoint,
+  timeouts: UpgradeTimeouts,
+  logger: Logger,
+  observer: UpgradeObserver,
+): void {
   const upstream = http.request({
     host: endpoint.ip,
     port: endpoint.port,
@@ -48,6 +73,13 @@ export function tunnelUpgrade(req: IncomingMessage, client: Duplex, head: Buffer
     setHost: false,
   });
   let answered = false;
+  let closed = false;
+  const close = (): void => {
+    if (closed) return;
+    closed = true;
+    observer.closed();
+  };
+  upstream.setTimeout(timeouts.readTimeoutMs, () => upstream.destroy(codedError("TURNOUT_READ_TIMEOUT", "upstream read timeout")));
   // Until the upstream answers, a client that fails or leaves cancels the upstream request.
   const onClientGone = (): void => {
     upstream.destroy();
@@ -56,16 +88,21 @@ export function tunnelUpgrade(req: IncomingMessage, client: Duplex, head: Buffer
   client.once("close", onClientGone);
   upstream.once("socket", (socket: Socket) => {
     if (!socket.connecting) return;
-    const timer = setTimeout(() => upstream.destroy(codedError("TURNOUT_CONNECT_TIMEOUT", "upstream connect timeout")), connectTimeoutMs);
+    const timer = setTimeout(() => upstream.destroy(codedError("TURNOUT_CONNECT_TIMEOUT", "upstream connect timeout")), timeouts.connectTimeoutMs);
     socket.once("connect", () => clearTimeout(timer));
     socket.once("close", () => clearTimeout(timer));
   });
   upstream.on("upgrade", (res: IncomingMessage, upstreamSocket: Duplex, upstreamHead: Buffer) => {
     answered = true;
+    observer.answered(101);
     client.off("error", onClientGone);
     client.off("close", onClientGone);
+    // A tunnel may stay quiet for as long as its two ends like.
+    upstream.setTimeout(0);
+    (upstreamSocket as Partial<Socket>).setTimeout?.(0);
     if (client.destroyed) {
       upstreamSocket.destroy();
+      close();
       return;
     }
     client.write(responseHead(101, res.statusMessage ?? "Switching Protocols", res.rawHeaders));
@@ -78,6 +115,7 @@ export function tunnelUpgrade(req: IncomingMessage, client: Duplex, head: Buffer
     const closeBoth = (): void => {
       client.destroy();
       upstreamSocket.destroy();
+      close();
     };
     client.on("error", closeBoth);
     upstreamSocket.on("error", closeBoth);
@@ -89,20 +127,35 @@ export function tunnelUpgrade(req: IncomingMessage, client: Duplex, head: Buffer
   upstream.on("response", (res: IncomingMessage) => {
     // The upstream declined the upgrade: its answer goes back as is, then the connection closes.
     answered = true;
+    observer.answered(res.statusCode ?? 502);
+    res.once("close", close);
+    client.once("close", close);
     client.write(responseHead(res.statusCode ?? 502, res.statusMessage ?? "", endToEndRawHeaders(res), "connection: close\r\n"));
     res.on("error", () => client.destroy());
     res.pipe(client);
   });
+  upstream.once("close", () => {
+    // Destroyed without an error event (the client left first): nothing more will come.
+    if (answered) return;
+    answered = true;
+    close();
+  });
   upstream.on("error", (error: NodeJS.ErrnoException) => {
     client.off("error", onClientGone);
     client.off("close", onClientGone);
-    if (answered || client.destroyed) {
+    if (answered) {
       client.destroy();
       return;
     }
+    answered = true;
     const kind = failureKind(error);
-    logger.warn("upgrade request failed", { endpoint: endpoint.address, kind, error });
-    endSocketWithError(client, FAILURE_CODES[kind]);
+    // A client that left first is not the upstream's failure.
+    if (!client.destroyed) {
+      observer.failed(kind);
+      logger.warn("upgrade request failed", { endpoint: endpoint.address, kind, error });
+      endSocketWithError(client, FAILURE_CODES[kind]);
+    }
+    close();
   });
   upstream.end();
 }

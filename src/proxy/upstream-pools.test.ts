@@ -129,3 +129,27 @@ test("undici socket errors tell from their counters whether the connection had r
   assert.equal(connectionHadReadBytes(socketError(120)), true);
   assert.equal(connectionHadReadBytes(Object.assign(new Error("refused"), { code: "ECONNREFUSED" })), false, "unknown errors count as a fresh connection");
 });
+
+test("requests undici refuses before sending anything leave no connection behind; the next request reuses it", async () => {
+  const upstream = await countingUpstream((_req, res, connection) => res.end(String(connection)));
+  const connections = new EndpointConnections(upstream.address, 5000);
+  try {
+    const refusals: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      connections.dispatch({ path: "*", method: "OPTIONS", headers: [] }, {
+        onRequestStart: () => {},
+        onResponseStart: () => {},
+        onResponseData: () => {},
+        onResponseEnd: () => {},
+        onResponseError: (_controller, error) => { refusals.push((error as NodeJS.ErrnoException).code ?? ""); },
+      });
+    }
+    assert.equal(refusals.length, 50);
+    assert.ok(refusals.every((code) => code === "UND_ERR_INVALID_ARG"), refusals[0]);
+    assert.equal(connections.size, 1, "one client, idle again after each refusal");
+    assert.deepEqual(await get(connections), { status: 200, body: "1" });
+  } finally {
+    connections.destroy();
+    await upstream.close();
+  }
+});

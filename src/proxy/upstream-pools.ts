@@ -86,8 +86,9 @@ export class EndpointConnections {
       return;
     }
     const client = this.#idle.pop() ?? this.#open();
-    // With pipelining 1 a client is busy until its response ends; "drain" frees it.
-    if (client.dispatch(options, handler)) this.#idle.push(client);
+    // With pipelining 1 a client is busy until its response ends; "drain" frees it. A
+    // request undici refused outright (its handler already got the error) left it idle.
+    if (client.dispatch(options, handler) || client.stats.size === 0) this.#idle.push(client);
   }
 
   #open(): Client {

@@ -19,6 +19,9 @@ import type { Logger } from "../observability/logger.ts";
 import { publishHealthEvents } from "../observability/health-events.ts";
 import { listen } from "./listen.ts";
 
+/** While draining, how often connections that went idle are closed. */
+const IDLE_SWEEP_MS = 250;
+
 export interface DataPlaneOptions {
   config: Readonly<Config>;
   logger: Logger;
@@ -88,14 +91,17 @@ export class DataPlane {
   }
 
   /**
-   * Stops accepting and waits for in-flight requests; after `graceMs` the remaining
-   * connections are closed. Resolves either way.
+   * Stops accepting and waits for in-flight requests; every response from now on
+   * closes its connection, and connections that go idle are closed as they do. After
+   * `graceMs` the remaining connections are closed. Resolves either way.
    */
   drain(graceMs: number): Promise<void> {
     const servers = [this.#httpServer, this.tls.server];
+    this.#proxy.startDraining();
     return new Promise((resolve) => {
       const finish = (): void => {
         clearTimeout(timer);
+        clearInterval(sweeper);
         this.#proxy.close();
         resolve();
       };
@@ -104,6 +110,10 @@ export class DataPlane {
         for (const server of servers) server.closeAllConnections();
         finish();
       }, graceMs);
+      // Responses that started before the drain promised keep-alive; their connections close once idle.
+      const sweeper = setInterval(() => {
+        for (const server of servers) server.closeIdleConnections();
+      }, IDLE_SWEEP_MS);
       void Promise.all(servers.map((server) => new Promise<void>((done) => server.close(() => done())))).then(finish);
       for (const server of servers) server.closeIdleConnections();
     });
