@@ -163,6 +163,16 @@ describe("status and events", () => {
     await turnout.waitUntil(async () => JSON.stringify(await read("leaving")) === "[]", 3000, "status cleared");
   });
 
+  test("a status write the API server refuses is retried until it succeeds", async () => {
+    const read = async (): Promise<unknown> =>
+      ((await api.client.get({ apiVersion: "networking.k8s.io/v1", kind: "Ingress", namespace: "default", name: "retried" })) as { status?: { loadBalancer?: { ingress?: unknown } } }).status?.loadBalancer?.ingress;
+    await api.client.failNext(2, 500, { method: "PATCH", pathPrefix: "/apis/networking.k8s.io/v1/namespaces/default/ingresses/retried/status" });
+    await api.client.apply(ingress({ name: "retried", host: "retried.test", paths: [{ path: "/", service: "svc-a", port: 80 }] }));
+    await turnout.waitForLog((line) => line.msg.startsWith("could not update ingress status") && line.ref === "default/retried", 5000);
+    // Retries back off 1 s, then 2 s; nothing else changes meanwhile that would trigger a write.
+    await turnout.waitUntil(async () => JSON.stringify(await read()) === JSON.stringify([{ ip: "192.0.2.10" }]), 10_000, "status written after the failures");
+  });
+
   test("a broken backend reference becomes a Warning Event on the Ingress, once", async () => {
     await api.client.apply(ingress({ name: "broken", host: "broken.test", paths: [{ path: "/", service: "missing", port: 80 }, { path: "/ok", service: "svc-b", port: 80 }] }));
     await eventually("broken.test", "/ok", "b1");

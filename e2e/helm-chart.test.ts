@@ -206,7 +206,16 @@ void describe("helm template", () => {
       assert.equal(ingressClass.spec.controller, CONTROLLER_NAME);
       assert.equal(ingressClass.metadata.name, flag(controller(objects).container.args, "ingress-class"));
       assert.equal(ingressClass.metadata.annotations["ingressclass.kubernetes.io/is-default-class"], isDefault);
+      assert.equal(flag(controller(objects).container.args, "controller-class"), CONTROLLER_NAME);
     }
+  });
+
+  void test("a second install gets its own controller value: on its IngressClass and as --controller-class", async () => {
+    const objects = await render("--set", "ingressClass.name=internal", "--set", "ingressClass.controllerValue=internal.example.com/turnout");
+    const ingressClass = one(objects, "IngressClass", z.object({ metadata: metadataSchema, spec: z.object({ controller: z.string() }) }));
+    assert.equal(ingressClass.spec.controller, "internal.example.com/turnout");
+    assert.equal(flag(controller(objects).container.args, "controller-class"), "internal.example.com/turnout");
+    assert.notEqual((await helmTemplate(["--set", "ingressClass.controllerValue=no-domain"])).code, 0, "the schema refuses a value without a domain prefix");
   });
 
   void test("--publish-service names the LoadBalancer Service that routes 80/443 to the pods' HTTP/HTTPS listeners", () => {
@@ -221,6 +230,16 @@ void describe("helm template", () => {
     const target = (port: number) => service.spec.ports.find((p) => p.port === port)?.targetPort ?? -1;
     assert.equal(containerPort(container, target(80)), Number(flag(container.args, "http-port")));
     assert.equal(containerPort(container, target(443)), Number(flag(container.args, "https-port")));
+  });
+
+  void test("HTTPS redirects name the port clients reach HTTPS on: the Service's, a fixed node port for NodePort, none when unknown", async () => {
+    const redirectPort = async (...set: string[]): Promise<string | undefined> =>
+      flag(controller(await render(...set.flatMap((s) => ["--set", s]))).container.args, "https-redirect-port");
+    assert.equal(flag(controller(rendered.defaults).container.args, "https-redirect-port"), "443");
+    assert.equal(await redirectPort("service.ports.https=8443"), "8443");
+    assert.equal(await redirectPort("service.type=NodePort", "service.nodePorts.https=30443"), "30443");
+    assert.equal(await redirectPort("service.type=NodePort"), undefined);
+    assert.equal(await redirectPort("service.enabled=false"), undefined);
   });
 
   void test("the metrics Service exposes the admin port as port \"metrics\"", () => {

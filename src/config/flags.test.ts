@@ -90,3 +90,12 @@ test("--reuse-port: on by default, off with --no-reuse-port or TURNOUT_REUSE_POR
   const result = parseConfig([], { TURNOUT_REUSE_PORT: "sometimes" });
   assert.ok(result.ok === false && result.errors[0]?.startsWith("TURNOUT_REUSE_PORT=sometimes: "), JSON.stringify(result));
 });
+
+test("--controller-class: turnout's controller by default; a domain-prefixed path otherwise", () => {
+  assert.equal(config([]).controllerClass, "turnout.dev/ingress-controller");
+  assert.equal(config(["--controller-class", "internal.example.com/turnout"]).controllerClass, "internal.example.com/turnout");
+  for (const bad of ["turnout", "Example.com/x", "example.com/", "/x"]) {
+    const result = parseConfig(["--controller-class", bad], {});
+    assert.ok(result.ok === false && result.errors[0]?.startsWith(`--controller-class=${bad}: `), `${bad}: ${JSON.stringify(result)}`);
+  }
+});

@@ -63,6 +63,12 @@ const FLAGS = {
   kubeconfig: { type: "string", description: "Path to a kubeconfig file (cluster mode). Default: in-cluster service account when running in a pod, else file mode.", schema: z.string().min(1).optional() },
   manifests: { type: "string", description: "Serve the Ingress, Service, EndpointSlice, IngressClass and Secret YAML files in this folder (file mode), reloading on change.", schema: z.string().min(1).optional() },
   "ingress-class": { type: "string", description: "IngressClass name turnout answers to (also the legacy kubernetes.io/ingress.class value).", default: "turnout", schema: z.string().regex(/^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/, "must be a DNS subdomain name") },
+  "controller-class": {
+    type: "string",
+    description: "The spec.controller value of the IngressClasses turnout serves; give each install its own to run several side by side.",
+    default: CONTROLLER_NAME,
+    schema: z.string().max(250).regex(/^[a-z0-9]([-.a-z0-9]*[a-z0-9])?\/[A-Za-z0-9._~/-]+$/, "must be a domain-prefixed path, e.g. example.com/ingress-controller"),
+  },
   "watch-namespace": { type: "string", description: "Watch namespaced objects in this namespace only. Default: all namespaces.", schema: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be a namespace name").optional() },
   "watch-ingress-without-class": { type: "boolean", description: "Also serve Ingresses that name no class at all.", default: "false", schema: boolFlag },
   "http-port": { type: "string", description: "Port of the HTTP listener.", default: "8080", schema: port },
@@ -98,6 +104,8 @@ export interface Config {
   kubeconfig: string | undefined;
   manifests: string | undefined;
   ingressClass: string;
+  /** The IngressClass spec.controller value turnout claims. */
+  controllerClass: string;
   watchNamespace: string | undefined;
   watchIngressWithoutClass: boolean;
   httpPort: number;
@@ -161,6 +169,7 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     kubeconfig: v.kubeconfig,
     manifests: mode === "files" ? (v.manifests ?? fileURLToPath(new URL("../../examples/manifests", import.meta.url))) : undefined,
     ingressClass: v["ingress-class"],
+    controllerClass: v["controller-class"],
     watchNamespace: v["watch-namespace"],
     watchIngressWithoutClass: v["watch-ingress-without-class"],
     httpPort: v["http-port"],

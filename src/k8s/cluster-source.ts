@@ -1,6 +1,7 @@
 // ClusterSource: one ResilientInformer per kind turnout reads, feeding the
-// ClusterStore with objects parsed by the store's edge schemas. start()
-// resolves when every informer has synced.
+// ClusterStore with objects parsed by the store's edge schemas, plus one per object
+// a flag names outside the watched namespace. start() resolves when every informer
+// has synced.
 import { CoreV1Api, DiscoveryV1Api, NetworkingV1Api } from "@kubernetes/client-node";
 import type { KubeConfig, KubernetesListObject, KubernetesObject } from "@kubernetes/client-node";
 import type { ClusterObject, ObjectKind } from "../store/objects.ts";
@@ -17,8 +18,21 @@ export interface ClusterSourceOptions {
   logger: Logger;
   /** Limit namespaced watches to this namespace. */
   namespace?: string;
+  /**
+   * Objects flags name (publish Service, default backend, default certificate): those
+   * outside `namespace` get a watch of their own, limited to that one object.
+   */
+  namedObjects?: readonly NamedObject[];
   backoff?: Backoff;
   onRestart?: (resource: string, error: unknown) => void;
+}
+
+/** An object a flag names; a Service may bring its EndpointSlices (a default backend's). */
+export interface NamedObject {
+  kind: "Service" | "Secret";
+  namespace: string;
+  name: string;
+  withEndpointSlices?: boolean;
 }
 
 interface InformerSpec {
@@ -27,6 +41,7 @@ interface InformerSpec {
   path: string;
   list: () => Promise<KubernetesListObject<KubernetesObject>>;
   fieldSelector?: string;
+  labelSelector?: string;
   parse: (raw: unknown) => ParseResult<ClusterObject>;
 }
 
@@ -81,12 +96,60 @@ function informerSpecs(kc: KubeConfig, namespace: string | undefined): InformerS
   ];
 }
 
+/** Single-object watches for what flags name outside the watched namespace (all namespaces are watched without one). */
+function namedObjectSpecs(kc: KubeConfig, watched: string | undefined, objects: readonly NamedObject[]): InformerSpec[] {
+  if (watched === undefined) return [];
+  const core = kc.makeApiClient(CoreV1Api);
+  const discovery = kc.makeApiClient(DiscoveryV1Api);
+  const specs: InformerSpec[] = [];
+  const seen = new Set<string>();
+  for (const { kind, namespace, name, withEndpointSlices } of objects) {
+    const key = `${kind}/${namespace}/${name}`;
+    if (namespace === watched || seen.has(key)) continue;
+    seen.add(key);
+    if (kind === "Service") {
+      const fieldSelector = `metadata.name=${name}`;
+      specs.push({
+        resource: `services/${namespace}/${name}`,
+        kind: "Service",
+        path: `/api/v1/namespaces/${namespace}/services`,
+        fieldSelector,
+        list: () => core.listNamespacedService({ namespace, fieldSelector }),
+        parse: (raw) => parseService(raw),
+      });
+      if (withEndpointSlices === true) {
+        const labelSelector = `kubernetes.io/service-name=${name}`;
+        specs.push({
+          resource: `endpointslices/${namespace}/${name}`,
+          kind: "EndpointSlice",
+          path: `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices`,
+          labelSelector,
+          list: () => discovery.listNamespacedEndpointSlice({ namespace, labelSelector }),
+          parse: (raw) => parseEndpointSlice(raw),
+        });
+      }
+    } else {
+      const fieldSelector = `metadata.name=${name},${TLS_SECRETS}`;
+      specs.push({
+        resource: `secrets/${namespace}/${name}`,
+        kind: "Secret",
+        path: `/api/v1/namespaces/${namespace}/secrets`,
+        fieldSelector,
+        list: () => core.listNamespacedSecret({ namespace, fieldSelector }),
+        parse: (raw) => parseSecret(raw),
+      });
+    }
+  }
+  return specs;
+}
+
 export class ClusterSource {
   readonly #informers: ResilientInformer[];
 
   constructor(options: ClusterSourceOptions) {
     const { store, logger } = options;
-    this.#informers = informerSpecs(options.kubeConfig, options.namespace).map((spec) => {
+    const specs = [...informerSpecs(options.kubeConfig, options.namespace), ...namedObjectSpecs(options.kubeConfig, options.namespace, options.namedObjects ?? [])];
+    this.#informers = specs.map((spec) => {
       const log = logger.child({ resource: spec.resource });
       return new ResilientInformer({
         resource: spec.resource,
@@ -94,6 +157,7 @@ export class ClusterSource {
         path: spec.path,
         list: spec.list,
         ...(spec.fieldSelector !== undefined ? { fieldSelector: spec.fieldSelector } : {}),
+        ...(spec.labelSelector !== undefined ? { labelSelector: spec.labelSelector } : {}),
         logger: log,
         ...(options.backoff ? { backoff: options.backoff } : {}),
         ...(options.onRestart ? { onRestart: options.onRestart } : {}),

@@ -25,6 +25,7 @@ export interface ResilientInformerOptions {
   path: string;
   list: () => Promise<KubernetesListObject<KubernetesObject>>;
   fieldSelector?: string;
+  labelSelector?: string;
   handlers: InformerHandlers;
   logger: Logger;
   backoff?: Backoff;
@@ -54,7 +55,7 @@ export class ResilientInformer {
   constructor(options: ResilientInformerOptions) {
     this.#o = options;
     this.#backoff = options.backoff ?? { initialMs: 500, maxMs: 30_000 };
-    this.#listWatch = new ListWatch(options.path, new Watch(options.kubeConfig), options.list, false, undefined, options.fieldSelector);
+    this.#listWatch = new ListWatch(options.path, new Watch(options.kubeConfig), options.list, false, options.labelSelector, options.fieldSelector);
     // Every delivered event proves the watch alive, as does every successful (re)start.
     this.#listWatch.on("add", (obj) => this.#deliver(() => options.handlers.upsert(obj)));
     this.#listWatch.on("update", (obj) => this.#deliver(() => options.handlers.upsert(obj)));

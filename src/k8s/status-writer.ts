@@ -1,6 +1,7 @@
 // IngressStatusWriter: keeps status.loadBalancer.ingress of our Ingresses equal
 // to the published address (--publish-status-address, else the --publish-service
-// load balancer), and clears it on Ingresses that stopped being ours.
+// load balancer), and clears it on Ingresses that stopped being ours. Writes only
+// while leading; failed writes are retried with capped backoff.
 import { NetworkingV1Api, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { isIP } from "node:net";
@@ -16,6 +17,14 @@ export interface StatusWriterOptions {
   publishStatusAddresses: readonly string[];
   /** Builds the "is this Ingress ours?" test for the store's current IngressClasses. */
   ownership: () => (ingress: Ingress) => boolean;
+  /** Checked before every write: a replica that lost the Lease stops at once. */
+  isLeader: () => boolean;
+  /** Delay before retrying after failed writes; default 1 s doubling to 30 s. */
+  retryDelayMs?: (attempt: number) => number;
+}
+
+function defaultRetryDelay(attempt: number): number {
+  return Math.min(30_000, 1_000 * 2 ** Math.min(attempt, 5));
 }
 
 function addressesEqual(a: readonly LoadBalancerIngress[], b: readonly LoadBalancerIngress[]): boolean {
@@ -47,6 +56,10 @@ export class IngressStatusWriter {
   readonly #api: NetworkingV1Api;
   #running = false;
   #again = false;
+  /** Consecutive runs with a failed write. */
+  #failedRuns = 0;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #warnedMissingService = false;
 
   constructor(options: StatusWriterOptions) {
     this.#o = options;
@@ -60,30 +73,62 @@ export class IngressStatusWriter {
       return publishStatusAddresses.map((a) => (isIP(a) !== 0 ? { ip: a } : { hostname: a }));
     }
     if (!publishService) return undefined;
-    return store.get("Service", publishService.namespace, publishService.name)?.loadBalancerIngress ?? [];
+    const service = store.get("Service", publishService.namespace, publishService.name);
+    if (service === undefined) {
+      // Unknown is not "no address": writing [] would wipe what is there (e.g. before the Service is seen).
+      if (!this.#warnedMissingService) {
+        this.#o.logger.warn("publish Service not found; Ingress status is left as it is", { ref: `${publishService.namespace}/${publishService.name}` });
+        this.#warnedMissingService = true;
+      }
+      return undefined;
+    }
+    this.#warnedMissingService = false;
+    return service.loadBalancerIngress;
   }
 
   /** Brings every Ingress status in line; calls during a run coalesce into one more run. */
   sync(): void {
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
     if (this.#running) {
       this.#again = true;
       return;
     }
     this.#running = true;
-    void this.#run().finally(() => {
+    void this.#run()
+      .catch((error: unknown) => {
+        this.#o.logger.error("ingress status pass failed", { error: String(error) });
+        return true;
+      })
+      .then((failed) => {
       this.#running = false;
+      this.#failedRuns = failed ? this.#failedRuns + 1 : 0;
       if (this.#again) {
         this.#again = false;
         this.sync();
+      } else if (failed && this.#o.isLeader()) {
+        const delay = (this.#o.retryDelayMs ?? defaultRetryDelay)(this.#failedRuns - 1);
+        this.#retryTimer = setTimeout(() => this.sync(), delay);
+        this.#retryTimer.unref();
       }
     });
   }
 
-  async #run(): Promise<void> {
+  /** Stops pending retries (shutdown). */
+  stop(): void {
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+  }
+
+  /** One pass over the plan; true when a write failed. */
+  async #run(): Promise<boolean> {
+    const { store, ownership, logger, isLeader } = this.#o;
+    if (!isLeader()) return false;
     const desired = this.desiredAddresses();
-    if (!desired) return;
-    const { store, ownership, logger } = this.#o;
+    if (!desired) return false;
+    let failed = false;
     for (const [ingress, addresses] of planStatusUpdates(store.list("Ingress"), desired, ownership())) {
+      if (!isLeader()) return false;
       const ref = `${ingress.meta.namespace}/${ingress.meta.name}`;
       try {
         await this.#api.patchNamespacedIngressStatus(
@@ -92,8 +137,10 @@ export class IngressStatusWriter {
         );
         logger.info("ingress status updated", { ref, addresses });
       } catch (error) {
-        logger.warn("could not update ingress status", { ref, error: String(error) });
+        failed = true;
+        logger.warn("could not update ingress status; will retry", { ref, error: String(error) });
       }
     }
+    return failed;
   }
 }

@@ -4,7 +4,6 @@
 // beside the data plane in a single process.
 import type { Server } from "node:http";
 import { hostname } from "node:os";
-import { CONTROLLER_NAME } from "../config/flags.ts";
 import type { Config } from "../config/flags.ts";
 import { ClusterStore } from "../store/index.ts";
 import type { TranslateSettings } from "../store/index.ts";
@@ -65,6 +64,7 @@ export class ControlPlane {
   readonly #reconciler: Reconciler;
   readonly #tlsDiagnostics: DiagnosticReporter;
   readonly #elector: ClusterEdge.LeaderElector | undefined;
+  readonly #statusWriter: ClusterEdge.IngressStatusWriter | undefined;
   readonly #k8s: typeof ClusterEdge | undefined;
   readonly #kubeConfig: ReturnType<typeof ClusterEdge.loadKubeConfig> | undefined;
   readonly #metrics: Metrics;
@@ -88,7 +88,7 @@ export class ControlPlane {
     const store = this.store;
     const settings: TranslateSettings = {
       ingressClass: config.ingressClass,
-      controllerName: CONTROLLER_NAME,
+      controllerName: config.controllerClass,
       watchIngressWithoutClass: config.watchIngressWithoutClass,
       ...(config.defaultBackendService ? { defaultBackendService: config.defaultBackendService } : {}),
     };
@@ -116,8 +116,10 @@ export class ControlPlane {
           ...(config.publishService ? { publishService: config.publishService } : {}),
           publishStatusAddresses: config.publishStatusAddresses,
           ownership: () => ownershipTest(store.list("IngressClass"), settings),
+          isLeader: () => this.#elector?.isLeader ?? true,
         })
       : undefined;
+    this.#statusWriter = statusWriter;
     // Every replica serves traffic; only the Lease holder writes Ingress status.
     const election = k8s && kubeConfig ? k8s.electionSettingsFromEnv(process.env) : undefined;
     if (election?.ok === false) throw new Error(election.error);
@@ -182,6 +184,7 @@ export class ControlPlane {
         store: this.store,
         logger: logger.child({ component: "informer" }),
         ...(config.watchNamespace ? { namespace: config.watchNamespace } : {}),
+        namedObjects: flagNamedObjects(config),
       });
       this.#stopSource = () => source.stop();
       await source.start();
@@ -209,6 +212,7 @@ export class ControlPlane {
   /** Stops following changes: rebuilds, probes and sources. */
   stop(): void {
     this.#reconciler.stop();
+    this.#statusWriter?.stop();
     this.healthChecker.stop();
     void this.#stopSource();
   }
@@ -234,4 +238,15 @@ export class ControlPlane {
     const others = await this.#o.otherMetrics();
     return { contentType, body: await aggregateMetrics([...others, await this.#metrics.registry.getMetricsAsJSON()]) };
   }
+}
+
+/** Objects the flags name: watched on their own when they sit outside --watch-namespace. */
+function flagNamedObjects(config: Readonly<Config>): ClusterEdge.NamedObject[] {
+  const named: ClusterEdge.NamedObject[] = [];
+  const { publishService, defaultBackendService, defaultSslCertificate } = config;
+  // The default backend first: should the publish Service be the same one, its watch brings the EndpointSlices.
+  if (defaultBackendService) named.push({ kind: "Service", namespace: defaultBackendService.namespace, name: defaultBackendService.name, withEndpointSlices: true });
+  if (publishService && config.publishStatusAddresses.length === 0) named.push({ kind: "Service", ...publishService });
+  if (defaultSslCertificate) named.push({ kind: "Secret", ...defaultSslCertificate });
+  return named;
 }

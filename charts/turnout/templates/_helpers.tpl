@@ -88,6 +88,41 @@ app.kubernetes.io/component: controller
 {{- end }}
 {{- end }}
 
+{{/*
+Namespace -> resources turnout reads there besides controller.watchNamespace: the objects the
+publish Service, default backend and default certificate flags name (rbac.scope=namespace).
+*/}}
+{{- define "turnout.namedObjectResources" -}}
+{{- $c := .Values.controller }}
+{{- $watch := $c.watchNamespace }}
+{{- $out := dict }}
+{{- with include "turnout.publishService" . }}
+{{- $ns := first (splitList "/" .) }}
+{{- if ne $ns $watch }}{{- $_ := set $out $ns (append (get $out $ns | default (list)) "services") }}{{- end }}
+{{- end }}
+{{- with $c.defaultBackendService }}
+{{- $ns := first (splitList "/" .) }}
+{{- if ne $ns $watch }}{{- $_ := set $out $ns (concat (get $out $ns | default (list)) (list "services" "endpointslices")) }}{{- end }}
+{{- end }}
+{{- with $c.defaultSslCertificate }}
+{{- $ns := first (splitList "/" .) }}
+{{- if ne $ns $watch }}{{- $_ := set $out $ns (append (get $out $ns | default (list)) "secrets") }}{{- end }}
+{{- end }}
+{{- toYaml $out }}
+{{- end }}
+
+{{/* The port clients reach HTTPS on, for HTTP-to-HTTPS redirects: the Service's (its node port for NodePort); empty when unknown. */}}
+{{- define "turnout.httpsRedirectPort" -}}
+{{- $s := .Values.service }}
+{{- if $s.enabled }}
+{{- if eq $s.type "NodePort" }}
+{{- with $s.nodePorts.https }}{{ . }}{{ end }}
+{{- else }}
+{{- $s.ports.https }}
+{{- end }}
+{{- end }}
+{{- end }}
+
 {{/* Seconds added to shutdown delay + grace so the process can exit before the kubelet sends SIGKILL. */}}
 {{- define "turnout.shutdownMarginSeconds" -}}
 5
