@@ -83,6 +83,14 @@ void describe("conditionListSchema", () => {
     assert.equal(condition?.regex?.test("1234"), false);
   });
 
+  void it("reads an escaped comma in a regex as a literal comma, and leaves other escapes alone", () => {
+    const [comma, other] = parse("header", "X-Pair~a\\,b, X-Dot~a\\.b");
+    assert.equal(comma?.value, "a,b");
+    assert.equal(comma?.regex?.test("a,b"), true);
+    assert.equal(other?.regex?.test("a.b"), true);
+    assert.equal(other?.regex?.test("axb"), false);
+  });
+
   void it("keeps whitespace inside query values", () => {
     assert.deepEqual(plain(parse("query", "q= a b")), [{ source: "query", name: "q", op: "equals", value: " a b" }]);
   });

@@ -101,10 +101,20 @@ function equalsValueSchema(source: MatchSource): z.ZodType<string, string> {
   return source === "cookie" ? trimmed.refine((value) => !value.includes(";"), "cookie value must not contain ;") : trimmed;
 }
 
+/**
+ * `\,` is the annotation's own escape (a comma that does not end the entry); JavaScript's
+ * unicode-mode regexes reject it, so it becomes a plain comma. Pairs are read left to
+ * right, so `\\,` stays an escaped backslash followed by a comma.
+ */
+function unescapeCommas(regex: string): string {
+  return regex.replace(/\\([\s\S])/g, (pair: string, char: string) => (char === "," ? "," : pair));
+}
+
 const regexValueSchema = z
   .string()
   .min(1, "regular expression is empty (write Name= to match an empty value, or Name alone to match any value)")
-  .transform((pattern, ctx) => {
+  .transform((written, ctx) => {
+    const pattern = unescapeCommas(written);
     const result = compileSafeRegex(pattern);
     if (result.ok) return { pattern, regex: result.regex };
     ctx.issues.push({ code: "custom", message: `regular expression ${result.reason}`, input: pattern });

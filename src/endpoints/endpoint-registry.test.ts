@@ -65,6 +65,14 @@ void test("usable leaves out endpoints failing active checks and restores them w
   assert.deepEqual(usable(registry, web), ["10.0.0.1:8080", "10.0.0.2:8080"]);
 });
 
+void test("a Service port renamed under the same number: the backend's set follows the new name", () => {
+  const { registry } = setup();
+  // The slice already carries the new name; the old table's backend asks first and caches an empty set.
+  registry.applySlice(slice("web", "web-1", [{ ip: "10.0.0.1" }], 8080, "web"));
+  assert.deepEqual(usable(registry, backend("web", "http")), []);
+  assert.deepEqual(usable(registry, backend("web", "web")), ["10.0.0.1:8080"], "same key, new port name: not the cached empty set");
+});
+
 void test("a health change bumps the version of exactly the sets holding that address", () => {
   const { registry } = setup();
   registry.applySlice(slice("web", "web-1", [{ ip: "10.0.0.1" }, { ip: "10.0.0.2" }]));

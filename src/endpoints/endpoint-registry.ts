@@ -54,6 +54,11 @@ interface CachedSet {
   set: EndpointSet;
   /** The set must be rebuilt from this clock value on (an ejection expires). */
   staleAt: number;
+  /**
+   * The slice port name the set was built for. A Service port renamed under the same
+   * number keeps the backend key, so the name is checked too.
+   */
+  portName: string;
 }
 
 /**
@@ -136,7 +141,7 @@ export class EndpointRegistry {
       this.#setsByService.set(serviceKey, sets);
     }
     let cached = sets.get(backend.key);
-    if (!cached || this.now() >= cached.staleAt) {
+    if (!cached || cached.portName !== backend.portName || this.now() >= cached.staleAt) {
       cached = this.#buildSet(backend, this.#slicesByService.get(serviceKey));
       sets.set(backend.key, cached);
     }
@@ -281,7 +286,7 @@ export class EndpointRegistry {
       usable: selection.usable,
       panic: selection.panic,
     };
-    return { set: Object.freeze(set), staleAt: selection.staleAt };
+    return { set: Object.freeze(set), staleAt: selection.staleAt, portName: backend.portName };
   }
 
   /** Logs and reports each entry into (and exit from) panic mode once per backend. */

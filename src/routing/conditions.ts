@@ -16,10 +16,11 @@ function lookup(condition: MatchCondition, request: RouteRequest): RequestValues
 
 /**
  * Values longer than this never match a regex condition. The annotation checker
- * admits patterns whose worst case is quadratic (e.g. `.*foo.*`); bounding the
- * input keeps that worst case to well under a millisecond.
+ * admits patterns whose worst case is quadratic (e.g. `.*-.*\.com` against a run of
+ * dashes); bounding the input keeps that worst case near a millisecond (measured:
+ * 0.9 ms at 1,024 characters, 13 ms at 4,096).
  */
-export const MAX_REGEX_INPUT = 4096;
+export const MAX_REGEX_INPUT = 1024;
 
 function valueMatches(condition: MatchCondition, value: string): boolean {
   switch (condition.op) {

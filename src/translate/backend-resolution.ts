@@ -33,10 +33,15 @@ export function servicePortResolver(lookup: ServiceLookup): ServicePortResolver 
         why: `${serviceText} is of type ExternalName, which turnout does not route to`,
       };
     }
-    const servicePort =
-      typeof port === "number" ? service.ports.find((p) => p.port === port) : service.ports.find((p) => p.name === port);
+    const matches = (p: Service["ports"][number]): boolean => (typeof port === "number" ? p.port === port : p.name === port);
+    // HTTP goes over TCP: a UDP or SCTP port of the same number (DNS on 53, say) is never the backend.
+    const servicePort = service.ports.find((p) => p.protocol === "TCP" && matches(p));
     if (!servicePort) {
       const portText = typeof port === "number" ? `port ${port}` : `port named ${JSON.stringify(port)}`;
+      const other = service.ports.find(matches);
+      if (other) {
+        return { ok: false, reason: "ServicePortNotFound", why: `${serviceText} ${portText} is ${other.protocol}; HTTP backends need a TCP port` };
+      }
       const known = service.ports.map((p) => (p.name === "" ? String(p.port) : `${p.name}:${p.port}`)).join(", ");
       return {
         ok: false,

@@ -11,6 +11,9 @@ const services = [
   service("plain", [80]),
   service("external", [80], { type: "ExternalName" }),
   service("elsewhere", [80], { namespace: "other" }),
+  // DNS-style: one number on two protocols, UDP listed first.
+  { ...service("dns", []), ports: [{ name: "dns-udp", port: 53, protocol: "UDP" }, { name: "dns-tcp", port: 53, protocol: "TCP" }] },
+  { ...service("udp-only", []), ports: [{ name: "syslog", port: 514, protocol: "UDP" }] },
 ];
 
 function translate(tested: IngressBackend) {
@@ -43,6 +46,12 @@ void describe("backend resolution", () => {
     assert.equal(result.table.backends.find((b) => b.service === "named")?.key, "default/named:9090");
   });
 
+  void it("resolves a port number to its TCP Service port when UDP shares the number", () => {
+    const result = translate(backend("dns", 53));
+    assert.deepEqual(result.diagnostics, []);
+    assert.equal(result.table.backends.find((b) => b.service === "dns")?.portName, "dns-tcp");
+  });
+
   void it("gives an unnamed Service port the name \"\"", () => {
     const result = translate(backend("plain", 80));
     assert.equal(result.table.backends[0]?.portName, "");
@@ -58,6 +67,8 @@ void describe("backend resolution", () => {
     { name: "a Service in another namespace", backend: backend("elsewhere", 80), reason: "ServiceNotFound", mentions: /default\/elsewhere/ },
     { name: "a missing port number", backend: backend("named", 7000), reason: "ServicePortNotFound", mentions: /port 7000.*http:8080, metrics:9090/ },
     { name: "a missing port name", backend: backend("named", "grpc"), reason: "ServicePortNotFound", mentions: /port named "grpc"/ },
+    { name: "a UDP-only port number", backend: backend("udp-only", 514), reason: "ServicePortNotFound", mentions: /port 514 is UDP; HTTP backends need a TCP port/ },
+    { name: "a UDP port by name", backend: backend("dns", "dns-udp"), reason: "ServicePortNotFound", mentions: /port named "dns-udp" is UDP/ },
     {
       name: "a resource backend",
       backend: { resource: { apiGroup: "k8s.example.com", kind: "StorageBucket", name: "static" } },

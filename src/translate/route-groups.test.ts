@@ -136,7 +136,7 @@ void describe("weighted route groups", () => {
       weights: [["a", 33.3333], ["b", 33.3333], ["c", 33.3333]],
     },
     {
-      name: "annotated weights are taken as given, even below 100 in total",
+      name: "annotated weights below 100 in total are kept as given; with no plain member they split traffic as relative shares",
       ingresses: [simpleIngress("a", HOST, "/", "a", { created: at(1), annotations: weight(20) }), simpleIngress("b", HOST, "/", "b", { created: at(2), annotations: weight(30) })],
       weights: [["a", 20], ["b", 30]],
     },
