@@ -99,16 +99,31 @@ void test("after a drop from 50 ms to 1 ms the estimate falls below 2 ms within 
   assert.ok(estimate < 2, `estimate ${estimate}`);
 });
 
-void test("forget drops all state, and a late end for a forgotten endpoint does not revive it", () => {
+void test("forget drops the latency at once and the entry once the requests in flight end; a late end does not revive it", () => {
   const load = new EndpointLoadTracker();
   sample(load, A, 30, 0);
   load.begin(A);
   load.forget(A);
-  assert.equal(load.outstanding(A), 0);
   assert.equal(load.latencyMs(A, 0), undefined);
+  assert.equal(load.outstanding(A), 1, "the request in flight is still in flight");
   load.end(A, 30, TAU, 5);
-  assert.equal(load.latencyMs(A, 5), undefined);
+  assert.equal(load.latencyMs(A, 5), undefined, "the old pod's latency is no sample");
   assert.deepEqual(load.snapshot(5), []);
+  load.end(A, 30, TAU, 6);
+  assert.deepEqual(load.snapshot(6), []);
+});
+
+void test("an address that leaves and returns while an old request is in flight: the new pod's requests are not undercounted", () => {
+  const load = new EndpointLoadTracker();
+  load.begin(A);
+  load.forget(A);
+  load.begin(A);
+  load.begin(A);
+  load.end(A, 30, TAU, 5);
+  assert.equal(load.outstanding(A), 2, "three begun, one ended");
+  load.end(A, 10, TAU, 6);
+  load.end(A, 10, TAU, 7);
+  assert.equal(load.outstanding(A), 0);
 });
 
 void test("invalid samples and decay settings degrade instead of producing NaN", () => {

@@ -17,6 +17,8 @@ interface LoadEntry {
   estimateMs: number;
   updatedAt: number;
   decayMs: number;
+  /** The endpoint left; the entry stays only until the requests still in flight to it end. */
+  retired: boolean;
 }
 
 /**
@@ -54,7 +56,7 @@ export class EndpointLoadTracker implements EndpointLoad {
   #entry(address: string): LoadEntry {
     let entry = this.#entries.get(address);
     if (entry === undefined) {
-      entry = { outstanding: 0, estimateMs: Number.NaN, updatedAt: 0, decayMs: 0 };
+      entry = { outstanding: 0, estimateMs: Number.NaN, updatedAt: 0, decayMs: 0, retired: false };
       this.#entries.set(address, entry);
     }
     return entry;
@@ -62,19 +64,27 @@ export class EndpointLoadTracker implements EndpointLoad {
 
   /** A request to `address` started. */
   begin(address: string): void {
-    this.#entry(address).outstanding += 1;
+    const entry = this.#entry(address);
+    entry.retired = false;
+    entry.outstanding += 1;
   }
 
   /**
    * A request to `address` finished after `latencyMs`. A latency that is negative or
    * not finite (e.g. from a clock glitch) is ignored; the in-flight count still drops.
-   * An address with no state (never begun, or forgotten since) is ignored, so a
-   * request still in flight when its endpoint left cannot bring the entry back.
+   * An address with no state (never begun) is ignored, and a request that was in
+   * flight when its endpoint left only lowers the count (its latency describes the
+   * old pod), so it can neither bring the entry back nor undercount requests sent to
+   * a new pod with the same address meanwhile.
    */
   end(address: string, latencyMs: number, decayMs: number, now: number): void {
     const entry = this.#entries.get(address);
     if (entry === undefined) return;
     entry.outstanding = Math.max(0, entry.outstanding - 1);
+    if (entry.retired) {
+      if (entry.outstanding === 0) this.#entries.delete(address);
+      return;
+    }
     if (!Number.isFinite(latencyMs) || latencyMs < 0) return;
     if (Number.isNaN(entry.estimateMs)) {
       entry.estimateMs = latencyMs;
@@ -99,9 +109,18 @@ export class EndpointLoadTracker implements EndpointLoad {
     return entry.estimateMs * decayWeight(now - entry.updatedAt, entry.decayMs);
   }
 
-  /** Drop all state of an endpoint that left its backend. */
+  /** Drops the state of an endpoint that left every backend; requests still in flight to it keep counting until they end. */
   forget(address: string): void {
-    this.#entries.delete(address);
+    const entry = this.#entries.get(address);
+    if (entry === undefined) return;
+    if (entry.outstanding === 0) {
+      this.#entries.delete(address);
+      return;
+    }
+    entry.retired = true;
+    entry.estimateMs = Number.NaN;
+    entry.updatedAt = 0;
+    entry.decayMs = 0;
   }
 
   /** Every tracked endpoint, sorted by address, with latencies decayed to `now`. */

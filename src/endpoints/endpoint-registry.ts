@@ -153,6 +153,11 @@ export class EndpointRegistry {
     return this.#addressRefs.keys();
   }
 
+  /** Whether some slice names the address now. */
+  isKnown(address: string): boolean {
+    return this.#addressRefs.has(address);
+  }
+
   /** Health flags of an address; undefined when none was ever set (healthy). */
   health(address: string): Readonly<EndpointHealth> | undefined {
     return this.#health.get(address);

@@ -188,6 +188,18 @@ void test("state of an endpoint that left every slice is forgotten", () => {
   assert.equal(ejections.at(-1)!.ejections, 1, "the old ejection count is gone");
 });
 
+void test("failures of requests still in flight when their endpoint left leave no streak for a new pod with its IP", () => {
+  const { registry, detector } = setup(4);
+  registry.applySlice(webSlice(0));
+  // Requests that were in flight to the deleted pod fail after the slice update.
+  fail(detector, A, 2);
+  registry.applySlice(webSlice(4));
+  fail(detector, A, 2);
+  assert.equal(registry.isEjected(A), false, "the new pod is ejected only after its own maxFails failures");
+  fail(detector, A, 1);
+  assert.equal(registry.isEjected(A), true);
+});
+
 void test("a report for an address no slice names ejects nothing", () => {
   const { registry, detector } = setup(4);
   fail(detector, "10.9.9.9:8080", 10);

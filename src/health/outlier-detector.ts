@@ -118,8 +118,9 @@ export class OutlierDetector {
       if (state.ejections === 0) this.#state.delete(address);
       return;
     }
-    // Failures while ejected (requests already in flight, panic traffic) do not extend the ejection.
-    if (this.#registry.isEjected(address)) return;
+    // Failures while ejected (requests already in flight, panic traffic) do not extend the ejection;
+    // those of an endpoint that left every slice start no streak a new pod with its IP would inherit.
+    if (this.#registry.isEjected(address) || !this.#registry.isKnown(address)) return;
     let state = this.#state.get(address);
     if (state === undefined) {
       state = { consecutiveFailures: 0, ejections: 0, decayFrom: 0 };
