@@ -129,7 +129,7 @@ describe("balancing policies", () => {
     await turnout.waitUntil(async () => (await upstreamOf("sticky.test", "/")).startsWith("h"), 5000, "sticky route");
     const firstRes = await turnout.request("sticky.test", "/");
     const setCookie = firstRes.headers["set-cookie"]?.[0] ?? "";
-    assert.match(setCookie, /^turnout-affinity=[0-9a-f]{8}; Path=\/; HttpOnly; Max-Age=600$/);
+    assert.match(setCookie, /^turnout-affinity=[0-9a-f]{16}; Path=\/; HttpOnly; Max-Age=600$/);
     assert.ok(!setCookie.includes("127.0.0"), "the cookie must not reveal the endpoint address");
     const cookie = setCookie.split(";")[0]!;
     const chosen = (JSON.parse(firstRes.body) as { upstream: string }).upstream;
@@ -146,6 +146,27 @@ describe("balancing policies", () => {
     assert.match(moved.headers["set-cookie"]?.[0] ?? "", /^turnout-affinity=/, "a re-pick sets a new cookie");
     await api.client.apply(endpointSlice("pool-1", "pool", port, IPS.slice(2).map((ip) => ({ ip }))));
     await turnout.waitUntil(async () => (await turnout.debugRoutes()).endpoints["default/pool:80"]?.length === 3, 3000, "endpoints back");
+  });
+
+  test("affinity with a weighted canary: each client stays with the Ingress the weights first sent it to", async () => {
+    const sticky = { "turnout.dev/affinity": "cookie" };
+    const paths = (svc: string): { path: string; service: string; port: number }[] => [{ path: "/", service: svc, port: 80 }];
+    await api.client.apply(ingress({ name: "split", host: "split.test", creationTimestamp: "2026-01-01T00:00:00Z", annotations: sticky, paths: paths("stable") }));
+    await api.client.apply(ingress({ name: "split-canary", host: "split.test", annotations: { ...sticky, "turnout.dev/weight": "50" }, paths: paths("canary") }));
+    await turnout.waitUntil(async () => (await tally(20, 4, () => upstreamOf("split.test", "/"))).size === 2, 5000, "both members");
+    const firstSeen = new Map<string, number>();
+    for (let client = 0; client < 30; client++) {
+      const first = await turnout.request("split.test", "/");
+      const upstream = (JSON.parse(first.body) as { upstream: string }).upstream;
+      firstSeen.set(upstream, (firstSeen.get(upstream) ?? 0) + 1);
+      const cookie = String(first.headers["set-cookie"]?.[0]).split(";")[0]!;
+      for (let i = 0; i < 8; i++) {
+        const res = await turnout.request("split.test", "/", { headers: { cookie } });
+        assert.equal((JSON.parse(res.body) as { upstream: string }).upstream, upstream, `client ${client} moved on request ${i + 2}`);
+      }
+    }
+    // 30 clients at 50/50: all on one side has odds of 2 in a billion.
+    assert.equal(firstSeen.size, 2, `first answers: ${JSON.stringify([...firstSeen])}`);
   });
 
   for (const policy of ["ewma", "least-request"]) {

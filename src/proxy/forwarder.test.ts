@@ -1,7 +1,7 @@
 // The engine choice from TURNOUT_PROXY_ENGINE, and the rules both engines share.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { DEFAULT_FORWARD_ENGINE, FAILURE_CODES, affinityCookie, parseForwardEngine } from "./forwarder.ts";
+import { DEFAULT_FORWARD_ENGINE, FAILURE_CODES, parseForwardEngine } from "./forwarder.ts";
 import { ERRORS } from "../errors.ts";
 
 const engines: [string | undefined, string][] = [
@@ -32,12 +32,4 @@ test("failed attempts map to 502, timeouts to 504", () => {
     Object.fromEntries(Object.entries(FAILURE_CODES).map(([kind, code]) => [kind, ERRORS[code].status])),
     { connect: 502, reset: 502, timeout: 504, protocol: 502 },
   );
-});
-
-test("the sticky-session cookie names the endpoint by an opaque id, with Secure on HTTPS and Max-Age when set", () => {
-  const plain = affinityCookie({ cookieName: "route" }, "10.0.0.1:8080", false);
-  assert.match(plain, /^route=[0-9a-f]{8}; Path=\/; HttpOnly$/);
-  assert.ok(!plain.includes("10.0.0.1"));
-  const secure = affinityCookie({ cookieName: "route", maxAgeSeconds: 60 }, "10.0.0.1:8080", true);
-  assert.equal(secure, `${plain.split(";")[0]}; Path=/; HttpOnly; Secure; Max-Age=60`);
 });

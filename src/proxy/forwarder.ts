@@ -5,10 +5,10 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { EndpointLoadTracker } from "../endpoints/endpoint-load.ts";
 import type { Endpoint } from "../endpoints/endpoint.ts";
 import type { AttemptOutcome } from "../health/outlier-detector.ts";
-import type { AffinityPolicy, BackendPolicy, BackendRef, RouteMember } from "../routing/route-table.ts";
+import type { BackendPolicy, BackendRef, RouteMember } from "../routing/route-table.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { ErrorCode } from "../errors.ts";
-import { affinityId, type BackendPicker } from "./backend-picker.ts";
+import type { BackendPicker } from "./backend-picker.ts";
 import type { ForwardedContext } from "./forward-headers.ts";
 import { retryAllowed, type AttemptResult, type FailureKind } from "./retry-policy.ts";
 import { publishRetry, publishUpstreamAttempt } from "../observability/events.ts";
@@ -128,12 +128,6 @@ export function settleFailedAttempt(request: ForwardRequest, endpoint: Endpoint,
   publishRetry({ service: request.member.backend.key, kind });
   prepareRetry(request, endpoint.address);
   retry();
-}
-
-/** The Set-Cookie value that pins later requests to `address` (opaque id, never the address itself). */
-export function affinityCookie(policy: AffinityPolicy, address: string, secure: boolean): string {
-  const maxAge = policy.maxAgeSeconds !== undefined ? `; Max-Age=${policy.maxAgeSeconds}` : "";
-  return `${policy.cookieName}=${affinityId(address)}; Path=/; HttpOnly${secure ? "; Secure" : ""}${maxAge}`;
 }
 
 /** `namespace/name` of the Ingress a member came from, for logs. */

@@ -12,8 +12,9 @@ import type { AttemptOutcome } from "../health/outlier-detector.ts";
 import type { Endpoint } from "../endpoints/endpoint.ts";
 import { publishRetry, publishUpstreamAttempt } from "../observability/events.ts";
 import { setForwardedHeaders, stripHopByHop } from "./forward-headers.ts";
-import { FAILURE_OUTCOMES, affinityCookie, mayRetry, nextEndpoint, prepareRetry, refOf, settleFailedAttempt } from "./forwarder.ts";
+import { FAILURE_OUTCOMES, mayRetry, nextEndpoint, prepareRetry, refOf, settleFailedAttempt } from "./forwarder.ts";
 import type { ForwardRequest, Forwarder, ForwarderOptions } from "./forwarder.ts";
+import { affinityCookie } from "./affinity.ts";
 import { failureKind, isIdempotent, type FailureKind } from "./retry-policy.ts";
 import { forwardableReason, isForwardableStatus, sendError } from "./responses.ts";
 
@@ -61,7 +62,7 @@ export class HttpProxyForwarder implements Forwarder {
       endpoint,
       started: this.#o.now(),
       // A new or changed pick under sticky sessions (re)sets the cookie.
-      setCookie: affinity && endpoint !== request.pinned ? affinityCookie(affinity, endpoint.address, request.secure) : undefined,
+      setCookie: affinity && endpoint !== request.pinned ? affinityCookie(affinity, member.backend, endpoint.address, request.secure) : undefined,
       reusedSocket: false,
       done: false,
       onClientClose: () => this.#finish(attempt, undefined),

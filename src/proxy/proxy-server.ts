@@ -15,13 +15,14 @@ import type { Logger } from "../observability/logger.ts";
 import { channels, publishConnection, publishRequestEnd } from "../observability/events.ts";
 import type { BackendPicker } from "./backend-picker.ts";
 import { clientAddress, rawHeaderValue, setForwardedHeaders, stripHopByHop } from "./forward-headers.ts";
-import { firstValue, hashKeyOf } from "./hash-key.ts";
+import { hashKeyOf } from "./hash-key.ts";
 import { endSocketWithError, endSocketWithRedirect, rejectMalformed, sendError, sendRedirect } from "./responses.ts";
 import { addressedPort, requestTarget, withHost } from "./request-target.ts";
 import { LISTENER_OPTIONS } from "./listener-options.ts";
 import { isReplayable } from "./retry-policy.ts";
 import { DEFAULT_FORWARD_ENGINE, FAILURE_OUTCOMES } from "./forwarder.ts";
 import { tunnelUpgrade } from "./upgrade-tunnel.ts";
+import { pinnedEndpointId, stickyMember } from "./affinity.ts";
 import type { AttemptReporter, ForwardEngine, ForwardRequest, Forwarder, ForwarderOptions } from "./forwarder.ts";
 import { HttpProxyForwarder } from "./http-proxy-forwarder.ts";
 import { UndiciForwarder } from "./undici-forwarder.ts";
@@ -128,10 +129,10 @@ export class ProxyServer {
     const host = target.host;
     const routeRequest = routeRequestFromHttp(new IncomingParts(req, host));
     const match = published ? matchRoute(published.table, routeRequest, this.#random) : undefined;
-    const record = channels.requestEnd.hasSubscribers ? new RequestRecord(req, res, match?.member, this.#now) : undefined;
+    const member = match ? stickyMember(match.group, match.member, routeRequest) : undefined;
+    const record = channels.requestEnd.hasSubscribers ? new RequestRecord(req, res, member, this.#now) : undefined;
     if (!published) return sendError(res, "TURNOUT_ERR_NOT_READY");
-    if (!match) return sendError(res, "TURNOUT_ERR_NO_ROUTE");
-    const member = match.member;
+    if (!match || !member) return sendError(res, "TURNOUT_ERR_NO_ROUTE");
     const policy = member.policy;
     if (listener.proto === "http" && policy.sslRedirect && match.hostRoutes?.tlsSecret !== undefined) {
       const location = httpsRedirectLocation(host, req.url ?? "/", this.#o.httpsRedirectPort);
@@ -162,7 +163,7 @@ export class ProxyServer {
   /** The endpoint a valid sticky-session cookie names, when the member's backend has affinity. */
   #pinned(member: RouteMember, routeRequest: RouteRequest): Endpoint | undefined {
     const affinity = member.policy.affinity;
-    const cookieId = affinity ? firstValue(routeRequest.cookie(affinity.cookieName)) : undefined;
+    const cookieId = affinity ? pinnedEndpointId(routeRequest.cookie(affinity.cookieName), member.backend) : undefined;
     return cookieId !== undefined ? this.#o.picker.endpointByAffinityId(member.backend, member.policy.loadBalance, cookieId) : undefined;
   }
 
@@ -174,7 +175,7 @@ export class ProxyServer {
     const routeRequest = routeRequestFromHttp(new IncomingParts(req, target.host));
     const match = published ? matchRoute(published.table, routeRequest, this.#random) : undefined;
     if (!match) return endSocketWithError(socket, !published ? "TURNOUT_ERR_NOT_READY" : "TURNOUT_ERR_NO_ROUTE");
-    const { member } = match;
+    const member = stickyMember(match.group, match.member, routeRequest);
     const policy = member.policy;
     if (listener.proto === "http" && policy.sslRedirect && match.hostRoutes?.tlsSecret !== undefined) {
       const location = httpsRedirectLocation(target.host, req.url ?? "/", this.#o.httpsRedirectPort);

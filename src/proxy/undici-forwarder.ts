@@ -9,8 +9,9 @@ import type { Endpoint } from "../endpoints/endpoint.ts";
 import type { AttemptOutcome } from "../health/outlier-detector.ts";
 import { publishRetry, publishUpstreamAttempt } from "../observability/events.ts";
 import { endToEndHeaderList, upstreamHeaderList } from "./forward-headers.ts";
-import { FAILURE_OUTCOMES, affinityCookie, mayRetry, nextEndpoint, prepareRetry, refOf, settleFailedAttempt } from "./forwarder.ts";
+import { FAILURE_OUTCOMES, mayRetry, nextEndpoint, prepareRetry, refOf, settleFailedAttempt } from "./forwarder.ts";
 import type { ForwardRequest, Forwarder, ForwarderOptions } from "./forwarder.ts";
+import { affinityCookie } from "./affinity.ts";
 import { forwardableReason, isForwardableStatus, sendError } from "./responses.ts";
 import { failureKind, isIdempotent } from "./retry-policy.ts";
 import type { FailureKind } from "./retry-policy.ts";
@@ -48,7 +49,7 @@ export class UndiciForwarder implements Forwarder {
     const policy = member.policy;
     const affinity = policy.affinity;
     // A new or changed pick under sticky sessions (re)sets the cookie.
-    const setCookie = affinity !== undefined && endpoint !== request.pinned ? affinityCookie(affinity, endpoint.address, request.secure) : undefined;
+    const setCookie = affinity !== undefined && endpoint !== request.pinned ? affinityCookie(affinity, member.backend, endpoint.address, request.secure) : undefined;
     const attempt = new UndiciAttempt(this, request, endpoint, setCookie, this.#o.now());
     this.#o.load.begin(endpoint.address);
     // Cleared by finish().
