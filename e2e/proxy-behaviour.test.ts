@@ -401,6 +401,12 @@ describe("request targets and forwarded headers", () => {
     });
   }
 
+  test("a request with two Host headers gets 400 (RFC 9112 3.2): which one to route by is ambiguous", async () => {
+    const answer = await rawExchange(turnout.httpPort, "GET / HTTP/1.1\r\nHost: proxy.test\r\nHost: elsewhere.test\r\nConnection: close\r\n\r\n");
+    assert.match(answer, /^HTTP\/1\.1 400 /);
+    assert.match(answer, /x-turnout-error: TURNOUT_ERR_BAD_REQUEST/);
+  });
+
   test("X-Forwarded-Port is the port the client addressed: the Host's, else the scheme's default", async () => {
     const portOf = async (host: string): Promise<string | undefined> =>
       (JSON.parse((await turnout.request(host, "/")).body) as { headers: Record<string, string> }).headers["x-forwarded-port"];

@@ -162,12 +162,3 @@ function connectionNames(connection: string): Set<string> {
   }
   return named;
 }
-
-/** The first value of a header in node's `rawHeaders` list; `lowerName` is lower-case. */
-export function rawHeaderValue(rawHeaders: readonly string[], lowerName: string): string | undefined {
-  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i]!;
-    if (name.length === lowerName.length && (name === lowerName || name.toLowerCase() === lowerName)) return rawHeaders[i + 1];
-  }
-  return undefined;
-}

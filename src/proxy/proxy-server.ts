@@ -14,10 +14,10 @@ import { HTTPS_REDIRECT_STATUS, httpsRedirectLocation } from "../tls/https-redir
 import type { Logger } from "../observability/logger.ts";
 import { channels, publishConnection, publishRequestEnd } from "../observability/events.ts";
 import type { BackendPicker } from "./backend-picker.ts";
-import { clientAddress, rawHeaderValue, setForwardedHeaders, stripHopByHop } from "./forward-headers.ts";
+import { clientAddress, setForwardedHeaders, stripHopByHop } from "./forward-headers.ts";
 import { hashKeyOf } from "./hash-key.ts";
 import { endSocketWithError, endSocketWithRedirect, rejectMalformed, sendError, sendRedirect } from "./responses.ts";
-import { addressedPort, requestTarget, withHost } from "./request-target.ts";
+import { addressedPort, hostHeader, requestTarget, withHost } from "./request-target.ts";
 import { LISTENER_OPTIONS } from "./listener-options.ts";
 import { isReplayable } from "./retry-policy.ts";
 import { DEFAULT_FORWARD_ENGINE, FAILURE_OUTCOMES } from "./forwarder.ts";
@@ -108,7 +108,8 @@ export class ProxyServer {
    * both engines and upgrades forward origin-form with the authority as Host.
    */
   #target(req: IncomingMessage, proto: ListenerInfo["proto"]): { host: string | undefined; port: string } | undefined {
-    const target = requestTarget(req.url ?? "/", rawHeaderValue(req.rawHeaders, "host"));
+    const host = hostHeader(req.rawHeaders);
+    const target = host === null ? undefined : requestTarget(req.url ?? "/", host);
     const port = target === undefined ? undefined : addressedPort(target.host, proto);
     if (target === undefined || port === undefined) return undefined;
     if (target.rewritten) {

@@ -1,7 +1,7 @@
 // Request targets (origin-form, absolute-form, refused forms) and the port a client addressed.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { addressedPort, requestTarget, withHost } from "./request-target.ts";
+import { addressedPort, hostHeader, requestTarget, withHost } from "./request-target.ts";
 
 const targets: [string, string | undefined, ReturnType<typeof requestTarget>][] = [
   ["/a?b=1", "shop.test", { url: "/a?b=1", host: "shop.test", rewritten: false }],
@@ -45,4 +45,10 @@ for (const [host, proto, expected] of ports) {
 test("withHost replaces the first Host, drops repeats, and adds one when missing", () => {
   assert.deepEqual(withHost(["Host", "a", "Accept", "*/*", "host", "b"], "c"), ["Host", "c", "Accept", "*/*"]);
   assert.deepEqual(withHost(["Accept", "*/*"], "c"), ["Accept", "*/*", "Host", "c"]);
+});
+
+test("hostHeader: the one Host value whatever the spelling; none; several is null", () => {
+  assert.equal(hostHeader(["Accept", "*/*", "HOST", "a.test"]), "a.test");
+  assert.equal(hostHeader(["Accept", "*/*"]), undefined);
+  assert.equal(hostHeader(["Host", "a.test", "host", "b.test"]), null);
 });

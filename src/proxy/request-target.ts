@@ -28,6 +28,18 @@ export function requestTarget(url: string, hostHeader: string | undefined): Requ
   return { url: rest.startsWith("/") ? rest : `/${rest}`, host: authority, rewritten: true };
 }
 
+/** The Host header's value: undefined without one, null when there are several (RFC 9112 3.2 asks for a 400). */
+export function hostHeader(rawHeaders: readonly string[]): string | undefined | null {
+  let host: string | undefined;
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    if (name.length !== 4 || name.toLowerCase() !== "host") continue;
+    if (host !== undefined) return null;
+    host = rawHeaders[i + 1]!;
+  }
+  return host;
+}
+
 /** `rawHeaders` with every Host value replaced by `host` (one added when there was none). */
 export function withHost(rawHeaders: readonly string[], host: string): string[] {
   const out: string[] = [];

@@ -24,8 +24,10 @@ export function gracefulShutdown({ config, logger, control, drainProxy }: Shutdo
       logger.info("shutting down: readiness now fails, still serving", { signal, delayMs });
       setTimeout(() => {
         logger.info("closing listeners; waiting for in-flight requests", { graceMs: config.shutdownGraceMs });
-        control.stop();
+        // Watches and health checks keep running while requests drain: a retry or a request on a
+        // connection still open must not be sent to an endpoint that left meanwhile.
         void drainProxy(config.shutdownGraceMs).then(() => {
+          control.stop();
           control.close();
           logger.info("stopped");
           void released.finally(() => process.exit(0));
