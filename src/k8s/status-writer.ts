@@ -6,7 +6,7 @@ import { NetworkingV1Api, PatchStrategy, setHeaderOptions } from "@kubernetes/cl
 import type { KubeConfig } from "@kubernetes/client-node";
 import { isIP } from "node:net";
 import type { ClusterStore } from "../store/cluster-store.ts";
-import type { Ingress, LoadBalancerIngress } from "../store/objects.ts";
+import type { Ingress, LoadBalancerIngress, Service } from "../store/objects.ts";
 import type { Logger } from "../observability/logger.ts";
 
 export interface StatusWriterOptions {
@@ -31,6 +31,27 @@ function addressesEqual(a: readonly LoadBalancerIngress[], b: readonly LoadBalan
   const key = (list: readonly LoadBalancerIngress[]): string =>
     list.map((e) => `${e.ip ?? ""}/${e.hostname ?? ""}`).sort().join(",");
   return key(a) === key(b);
+}
+
+/**
+ * The addresses a publish Service offers clients, by type (as other controllers do):
+ * a LoadBalancer's ingress points plus external IPs; an ExternalName's name; for
+ * ClusterIP and NodePort, the external IPs, else the cluster IP. Empty while a load
+ * balancer is still being provisioned.
+ */
+export function serviceAddresses(service: Service): LoadBalancerIngress[] {
+  const external = (service.externalIPs ?? []).map((ip): LoadBalancerIngress => ({ ip }));
+  switch (service.type) {
+    case "LoadBalancer": {
+      const known = new Set(service.loadBalancerIngress.map((entry) => entry.ip));
+      return [...service.loadBalancerIngress, ...external.filter((entry) => !known.has(entry.ip))];
+    }
+    case "ExternalName":
+      return service.externalName !== undefined ? [{ hostname: service.externalName }] : [];
+    default:
+      if (external.length > 0) return external;
+      return service.clusterIP !== undefined ? [{ ip: service.clusterIP }] : [];
+  }
 }
 
 /** Pure: the status writes needed, as [ingress, desired addresses]. */
@@ -83,7 +104,7 @@ export class IngressStatusWriter {
       return undefined;
     }
     this.#warnedMissingService = false;
-    return service.loadBalancerIngress;
+    return serviceAddresses(service);
   }
 
   /** Brings every Ingress status in line; calls during a run coalesce into one more run. */

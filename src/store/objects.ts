@@ -75,6 +75,9 @@ export interface Service {
   type: string;
   ports: ServicePort[];
   externalName?: string;
+  /** Absent for headless Services ("None"). */
+  clusterIP?: string;
+  externalIPs?: string[];
   loadBalancerIngress: LoadBalancerIngress[];
 }
 

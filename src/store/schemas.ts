@@ -159,6 +159,8 @@ const serviceSchema = z.object({
     .object({
       type: z.string().nullish(),
       externalName: z.string().nullish(),
+      clusterIP: z.string().nullish(),
+      externalIPs: z.array(z.string()).nullish(),
       ports: z
         .array(
           z.object({
@@ -190,6 +192,8 @@ function toService(raw: z.infer<typeof serviceSchema>, defaultNamespace: string)
     loadBalancerIngress: raw.status?.loadBalancer?.ingress ?? [],
   };
   if (spec.externalName) service.externalName = spec.externalName;
+  if (spec.clusterIP && spec.clusterIP !== "None") service.clusterIP = spec.clusterIP;
+  if (spec.externalIPs && spec.externalIPs.length > 0) service.externalIPs = spec.externalIPs;
   return service;
 }
 
