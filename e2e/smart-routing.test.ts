@@ -185,6 +185,22 @@ describe("balancing policies", () => {
       }
     });
   }
+
+  test("ewma: an endpoint answering 500 as fast as the others does not attract traffic", async () => {
+    const failing = fleet[4]!;
+    failing.status = 500;
+    try {
+      // max-fails high and fail-on-5xx off: passive health never ejects it, only the balancer can avoid it.
+      await api.client.apply(ingress({ name: "lb-ewma-5xx", host: "ewma-5xx.test", annotations: { "turnout.dev/load-balance": "ewma", "turnout.dev/max-fails": "1000" }, paths: [{ path: "/", service: "pool", port: 80 }] }));
+      await turnout.waitUntil(async () => (await upstreamOf("ewma-5xx.test", "/")).startsWith("h"), 5000, "route");
+      const counts = await tally(600, 12, () => upstreamOf("ewma-5xx.test", "/"));
+      const failingShare = (counts.get("status 500") ?? 0) / 600;
+      // Sampled as their (short) latency, its errors won it about a third of the requests or more.
+      assert.ok(failingShare < 0.1, `share of 500 answers ${failingShare} (${JSON.stringify([...counts])})`);
+    } finally {
+      failing.status = undefined;
+    }
+  });
 });
 
 describe("invalid annotations", () => {

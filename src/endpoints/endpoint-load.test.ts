@@ -1,7 +1,7 @@
 // EndpointLoadTracker: in-flight counts and the peak-EWMA latency model.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { decayWeight, EndpointLoadTracker, MIN_SAMPLE_WEIGHT } from "./endpoint-load.ts";
+import { decayWeight, EndpointLoadTracker, FAILED_ATTEMPT_LATENCY_MS, latencySample, MIN_SAMPLE_WEIGHT } from "./endpoint-load.ts";
 
 const A = "10.0.0.1:8080";
 const B = "10.0.0.2:8080";
@@ -154,4 +154,10 @@ void test("snapshot lists every endpoint by address with decayed latencies", () 
     { address: A, outstanding: 0, latencyMs: (100 / Math.E).toFixed(6), lastSampleAt: 0 },
     { address: B, outstanding: 1, latencyMs: undefined, lastSampleAt: undefined },
   ]);
+});
+
+void test("a failed attempt's latency sample is at least FAILED_ATTEMPT_LATENCY_MS; a success's is what it took", () => {
+  assert.equal(latencySample(2, true), FAILED_ATTEMPT_LATENCY_MS);
+  assert.equal(latencySample(5_000, true), 5_000);
+  assert.equal(latencySample(2, false), 2);
 });

@@ -42,6 +42,19 @@ export function decayWeight(elapsedMs: number, decayMs: number): number {
 export const MIN_SAMPLE_WEIGHT = 0.05;
 
 /**
+ * The least latency a failed attempt (connection failure, reset, timeout, 5xx answer)
+ * counts as. A failure is often fast (a refused connection, an error page): sampled
+ * as it is, it made a broken endpoint look like the best one to ewma, which then sent
+ * it more traffic. As a peak it lifts the estimate at once and fades with the decay.
+ */
+export const FAILED_ATTEMPT_LATENCY_MS = 1_000;
+
+/** The latency sample of an attempt that took `elapsedMs`. */
+export function latencySample(elapsedMs: number, failed: boolean): number {
+  return failed ? Math.max(elapsedMs, FAILED_ATTEMPT_LATENCY_MS) : elapsedMs;
+}
+
+/**
  * Peak-EWMA model (after Finagle's and tower's): while idle the estimate decays
  * toward 0 with time constant `decayMs`, so an endpoint that looked slow is tried
  * again eventually. A sample above the current estimate replaces it at once (peak);

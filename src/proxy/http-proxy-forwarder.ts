@@ -10,6 +10,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import httpProxy from "http-proxy";
 import type { AttemptOutcome } from "../health/outlier-detector.ts";
 import type { Endpoint } from "../endpoints/endpoint.ts";
+import { latencySample } from "../endpoints/endpoint-load.ts";
 import { publishRetry, publishUpstreamAttempt } from "../observability/events.ts";
 import { setForwardedHeaders, stripHopByHop } from "./forward-headers.ts";
 import { FAILURE_OUTCOMES, mayRetry, nextEndpoint, prepareRetry, refOf, settleFailedAttempt } from "./forwarder.ts";
@@ -26,6 +27,8 @@ interface Attempt {
   setCookie: string | undefined;
   reusedSocket: boolean;
   done: boolean;
+  /** A 5xx head arrived: the attempt's latency sample is a failure's. */
+  failed: boolean;
   onClientClose: () => void;
 }
 
@@ -65,6 +68,7 @@ export class HttpProxyForwarder implements Forwarder {
       setCookie: affinity && endpoint !== request.pinned ? affinityCookie(affinity, member.backend, endpoint.address, request.secure) : undefined,
       reusedSocket: false,
       done: false,
+      failed: false,
       onClientClose: () => this.#finish(attempt, undefined),
     };
     this.#attempts.set(request.req, attempt);
@@ -87,7 +91,8 @@ export class HttpProxyForwarder implements Forwarder {
     const { request, endpoint } = attempt;
     const now = this.#o.now();
     if (request.onClientClose === attempt.onClientClose) request.onClientClose = undefined;
-    this.#o.load.end(endpoint.address, now - attempt.started, request.member.policy.ewmaDecayMs, now);
+    const failed = attempt.failed || (outcome !== undefined && outcome !== "success");
+    this.#o.load.end(endpoint.address, latencySample(now - attempt.started, failed), request.member.policy.ewmaDecayMs, now);
     if (outcome !== undefined) this.#o.reporter?.report(endpoint.address, request.member.backend, outcome, request.member.policy);
   }
 
@@ -138,6 +143,7 @@ export class HttpProxyForwarder implements Forwarder {
         return;
       }
       publishUpstreamAttempt({ service: request.member.backend.key, endpoint: attempt.endpoint.address, outcome: "ok" });
+      attempt.failed = status >= 500;
       // The attempt's load ends with the response, and health counts it as soon as the head arrived.
       this.#o.reporter?.report(attempt.endpoint.address, request.member.backend, status >= 500 ? "5xx" : "success", request.member.policy);
       const finishLoad = (): void => this.#finish(attempt, undefined);

@@ -6,6 +6,7 @@
 // outcome to load, health and metrics.
 import type { Dispatcher } from "undici";
 import type { Endpoint } from "../endpoints/endpoint.ts";
+import { latencySample } from "../endpoints/endpoint-load.ts";
 import type { AttemptOutcome } from "../health/outlier-detector.ts";
 import { publishRetry, publishUpstreamAttempt } from "../observability/events.ts";
 import { endToEndHeaderList, upstreamHeaderList } from "./forward-headers.ts";
@@ -76,7 +77,8 @@ export class UndiciForwarder implements Forwarder {
     const { request, endpoint } = attempt;
     const now = this.#o.now();
     if (request.onClientClose === attempt.onClientClose) request.onClientClose = undefined;
-    this.#o.load.end(endpoint.address, now - attempt.started, request.member.policy.ewmaDecayMs, now);
+    const failed = attempt.failed || (outcome !== undefined && outcome !== "success");
+    this.#o.load.end(endpoint.address, latencySample(now - attempt.started, failed), request.member.policy.ewmaDecayMs, now);
     if (outcome !== undefined) this.#o.reporter?.report(endpoint.address, request.member.backend, outcome, request.member.policy);
   }
 
@@ -94,6 +96,7 @@ export class UndiciForwarder implements Forwarder {
       return false;
     }
     publishUpstreamAttempt({ service: member.backend.key, endpoint: endpoint.address, outcome: "ok" });
+    attempt.failed = status >= 500;
     // Health counts the attempt as soon as the head arrived; its load ends with the response.
     this.#o.reporter?.report(endpoint.address, member.backend, status >= 500 ? "5xx" : "success", member.policy);
     return true;
@@ -142,6 +145,8 @@ class UndiciAttempt implements Dispatcher.DispatchHandler {
   #resume: (() => void) | undefined;
   /** Whether any byte of this attempt's response arrived. */
   responseStarted = false;
+  /** A 5xx head arrived: the attempt's latency sample is a failure's. */
+  failed = false;
 
   constructor(forwarder: UndiciForwarder, request: ForwardRequest, endpoint: Endpoint, setCookie: string | undefined, started: number) {
     this.forwarder = forwarder;
