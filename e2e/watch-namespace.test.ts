@@ -101,7 +101,14 @@ describe("objects named by flags outside the watched namespace", () => {
   });
 
   test("once the publish Service has a load-balancer address, our Ingresses carry it", async () => {
-    await api.client.apply({ ...service(publishService.name, publishService.namespace), status: { loadBalancer: { ingress: [{ ip: "198.51.100.7" }] } } });
+    // As the chart renders it: type LoadBalancer, its address in status.
+    await api.client.apply({
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: publishService.name, namespace: publishService.namespace },
+      spec: { type: "LoadBalancer", ports: [{ name: "http", port: 80, targetPort: 8080 }] },
+      status: { loadBalancer: { ingress: [{ ip: "198.51.100.7" }] } },
+    });
     await turnout.waitUntil(async () => (await statusOf("site")) === "198.51.100.7", 10_000, "status from the publish Service");
   });
 
