@@ -1,6 +1,6 @@
 // IngressStatusWriter: keeps status.loadBalancer.ingress of our Ingresses equal
 // to the published address (--publish-status-address, else the --publish-service
-// load balancer), and clears it on Ingresses that stopped being ours. Writes only
+// Service's address), and clears it on Ingresses that stopped being ours. Writes only
 // while leading; failed writes are retried with capped backoff.
 import { NetworkingV1Api, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import type { KubeConfig } from "@kubernetes/client-node";
@@ -122,17 +122,17 @@ export class IngressStatusWriter {
         return true;
       })
       .then((failed) => {
-      this.#running = false;
-      this.#failedRuns = failed ? this.#failedRuns + 1 : 0;
-      if (this.#again) {
-        this.#again = false;
-        this.sync();
-      } else if (failed && this.#o.isLeader()) {
-        const delay = (this.#o.retryDelayMs ?? defaultRetryDelay)(this.#failedRuns - 1);
-        this.#retryTimer = setTimeout(() => this.sync(), delay);
-        this.#retryTimer.unref();
-      }
-    });
+        this.#running = false;
+        this.#failedRuns = failed ? this.#failedRuns + 1 : 0;
+        if (this.#again) {
+          this.#again = false;
+          this.sync();
+        } else if (failed && this.#o.isLeader()) {
+          const delay = (this.#o.retryDelayMs ?? defaultRetryDelay)(this.#failedRuns - 1);
+          this.#retryTimer = setTimeout(() => this.sync(), delay);
+          this.#retryTimer.unref();
+        }
+      });
   }
 
   /** Stops pending retries (shutdown). */

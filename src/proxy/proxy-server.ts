@@ -103,8 +103,8 @@ export class ProxyServer {
   }
 
   /**
-   * The request's target in origin-form and its authority, or undefined after
-   * answering 400. An absolute-form target is rewritten in place (url and Host), so
+   * The request's authority and addressed port, or undefined when the request must
+   * get 400 (see request-target.ts). An absolute-form target is rewritten in place (url and Host), so
    * both engines and upgrades forward origin-form with the authority as Host.
    */
   #target(req: IncomingMessage, proto: ListenerInfo["proto"]): { host: string | undefined; port: string } | undefined {
