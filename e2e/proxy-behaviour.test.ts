@@ -7,8 +7,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
-import { connect, createServer } from "node:net";
-import type { Server, Socket } from "node:net";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { dump } from "js-yaml";
@@ -17,6 +16,8 @@ import { TurnoutProcess, answeredBy, httpRequest } from "./support/turnout-proce
 import { startEchoFleet } from "./support/echo-upstream.ts";
 import type { EchoUpstream } from "./support/echo-upstream.ts";
 import { endpointSlice, ingress, ingressClass, service } from "./support/objects.ts";
+import { ODD_IP, RACY_FIN_IP, RACY_RST_IP, SPECIAL_IPS, gate, rawBody, rawExchange, startSpecialUpstreams } from "./support/special-upstreams.ts";
+import type { SpecialUpstreams } from "./support/special-upstreams.ts";
 import type { Manifest } from "./support/objects.ts";
 
 let folder: string;
@@ -29,178 +30,11 @@ const IPS = ["127.0.0.11", "127.0.0.12", "127.0.0.13"];
 const DEAD_IP = "127.0.0.19";
 const DEAD_IP_2 = "127.0.0.18";
 const DEAD_IP_3 = "127.0.0.17";
-// Upstreams for streaming, status and retry cases, and two that drop a reused connection.
-const SPECIAL_IPS = ["127.0.0.14", "127.0.0.15"];
-const RACY_FIN_IP = "127.0.0.16";
-const RACY_RST_IP = "127.0.0.10";
-// A raw upstream answering with status lines node's parser or writer objects to, or not HTTP at all.
-const ODD_IP = "127.0.0.9";
 // Nothing listens here either; only the upgrade ejection test uses it.
 const DEAD_WS_IP = "127.0.0.8";
 
 function yaml(...docs: Manifest[]): string {
   return docs.map((d) => dump(d)).join("---\n");
-}
-
-/** Raw bytes on a fresh connection; resolves with everything the server sent back. */
-function rawExchange(port: number, bytes: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, "127.0.0.1", () => socket.write(bytes));
-    let received = "";
-    socket.on("data", (d: Buffer) => (received += d.toString("latin1")));
-    socket.on("end", () => resolve(received));
-    socket.on("error", reject);
-    socket.setTimeout(5000, () => socket.destroy(new Error("raw exchange timed out")));
-  });
-}
-
-/** The body of one raw HTTP/1.1 response (headers and body as received), de-chunked when chunked. */
-function rawBody(response: string): string {
-  const split = response.indexOf("\r\n\r\n");
-  const head = response.slice(0, split);
-  let rest = response.slice(split + 4);
-  if (!/\r\ntransfer-encoding: chunked/i.test(head)) return rest;
-  let body = "";
-  for (;;) {
-    const line = rest.indexOf("\r\n");
-    const size = Number.parseInt(rest.slice(0, line), 16);
-    if (!(size > 0)) return body;
-    body += rest.slice(line + 2, line + 2 + size);
-    rest = rest.slice(line + 2 + size + 2);
-  }
-}
-
-/** Resolves when `release()` is called; lets a test hold an upstream mid-body. */
-function gate(): { wait: Promise<void>; release: () => void } {
-  let release = (): void => undefined;
-  const wait = new Promise<void>((resolve) => (release = resolve));
-  return { wait, release };
-}
-
-interface SpecialUpstreams {
-  /** Resolved by a test to let /stream finish its body. */
-  streamGate: { wait: Promise<void>; release: () => void };
-  /** Called with the first request body chunk /count receives. */
-  onFirstUploadChunk: () => void;
-  /** Reused connections the racy upstreams dropped without answering. */
-  racyDrops: number;
-  close(): Promise<void>;
-}
-
-/**
- * http upstreams on SPECIAL_IPS (the first answers /flaky with 503, the second with 200),
- * and raw TCP upstreams that answer the first request on a connection and drop the
- * connection on the second (FIN or RST), as an upstream closing an idle keep-alive
- * connection just as it is reused does.
- */
-async function startSpecialUpstreams(port: number): Promise<SpecialUpstreams> {
-  const state: SpecialUpstreams = { streamGate: gate(), onFirstUploadChunk: () => undefined, racyDrops: 0, close: () => Promise.resolve() };
-  const handler = (name: string) => (req: http.IncomingMessage, res: http.ServerResponse): void => {
-    const url = req.url ?? "/";
-    if (url === "/stream") {
-      res.writeHead(200, { "content-type": "text/plain" });
-      res.write("first-chunk\n");
-      void state.streamGate.wait.then(() => res.end("last-chunk\n"));
-    } else if (url.startsWith("/bytes/")) {
-      const total = Number(url.slice(7));
-      res.writeHead(200, req.method === "HEAD" ? { "content-length": total } : { "content-type": "application/octet-stream" });
-      if (req.method === "HEAD") return void res.end();
-      const chunk = Buffer.alloc(64 * 1024, 0x61);
-      let sent = 0;
-      const pump = (): void => {
-        while (sent < total) {
-          const piece = chunk.subarray(0, Math.min(chunk.length, total - sent));
-          sent += piece.length;
-          if (!res.write(piece)) return void res.once("drain", pump);
-        }
-        res.end();
-      };
-      pump();
-    } else if (url === "/count") {
-      const hash = createHash("sha256");
-      let bytes = 0;
-      req.once("data", () => state.onFirstUploadChunk());
-      req.on("data", (chunk: Buffer) => {
-        bytes += chunk.length;
-        hash.update(chunk);
-      });
-      req.on("end", () => res.end(JSON.stringify({ bytes, sha256: hash.digest("hex"), chunked: req.headers["transfer-encoding"] === "chunked" })));
-    } else if (url === "/status/204") {
-      res.writeHead(204, { "x-upstream": name }).end();
-    } else if (url === "/status/304") {
-      res.writeHead(304, { etag: '"v1"' }).end();
-    } else if (url === "/interim") {
-      res.writeProcessing();
-      res.writeEarlyHints({ link: "</app.css>; rel=preload; as=style" });
-      setTimeout(() => res.writeHead(200, { "content-type": "text/plain" }).end("final"), 50);
-    } else if (url === "/flaky") {
-      const failing = name === "s1";
-      res.writeHead(failing ? 503 : 200, { "content-type": "text/plain" }).end(failing ? "s1 failed" : "s2 ok");
-    } else {
-      res.writeHead(404).end();
-    }
-  };
-  const listening = (server: Server, host: string): Promise<void> =>
-    new Promise((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(port, host, () => resolve());
-    });
-  const servers: Server[] = [];
-  for (const [i, ip] of SPECIAL_IPS.entries()) {
-    const server = http.createServer(handler(`s${i + 1}`));
-    servers.push(server);
-    await listening(server, ip);
-  }
-  const sockets = new Set<Socket>();
-  for (const [ip, drop] of [[RACY_FIN_IP, "fin"], [RACY_RST_IP, "rst"]] as const) {
-    const server = createServer((socket) => {
-      sockets.add(socket);
-      socket.on("close", () => sockets.delete(socket));
-      let answered = 0;
-      let pending = "";
-      socket.on("data", (data: Buffer) => {
-        pending += data.toString("latin1");
-        while (pending.includes("\r\n\r\n")) {
-          pending = pending.slice(pending.indexOf("\r\n\r\n") + 4);
-          if (answered++ === 0) {
-            socket.write("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 5\r\n\r\nracy\n");
-          } else {
-            state.racyDrops++;
-            if (drop === "rst") socket.resetAndDestroy();
-            else socket.destroy();
-            return;
-          }
-        }
-      });
-    });
-    servers.push(server);
-    await listening(server, ip);
-  }
-  const oddAnswers: Record<string, string> = {
-    "/status-099": "HTTP/1.1 099 Odd\r\ncontent-length: 2\r\n\r\nok",
-    "/latin1-reason": "HTTP/1.1 200 D\xe9j\xe0 vu\r\ncontent-length: 2\r\n\r\nok",
-    "/not-http": "SSH-2.0-OpenSSH_9.6\r\n\r\n",
-  };
-  const odd = createServer((socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-    let head = "";
-    socket.on("data", (data: Buffer) => {
-      head += data.toString("latin1");
-      if (!head.includes("\r\n\r\n")) return;
-      const path = head.split(" ")[1] ?? "";
-      // Unknown paths (an upgrade that is never answered) get no answer at all.
-      const answer = oddAnswers[path];
-      if (answer !== undefined) socket.end(Buffer.from(answer, "latin1"));
-    });
-  });
-  servers.push(odd);
-  await listening(odd, ODD_IP);
-  state.close = async () => {
-    for (const socket of sockets) socket.destroy();
-    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  };
-  return state;
 }
 
 /** A request through turnout with full control over the body stream; resolves with status, headers and body. */
