@@ -462,7 +462,8 @@ describe("graceful shutdown", () => {
   test("while draining, keep-alive connections are closed after their current response instead of being served until the grace ends", async () => {
     const own = await TurnoutProcess.start({ manifests: folder, args: ["--shutdown-delay", "200ms", "--shutdown-grace", "20s"] });
     const slow = fleet[2]!;
-    slow.delayMs = 1500;
+    // Long enough that the second request is sent while the first is still being answered, even on a busy machine.
+    slow.delayMs = 2500;
     try {
       // Connection A is busy with a slow request when the drain starts, and sends another request during it.
       const busy = connect(own.httpPort, "127.0.0.1");
