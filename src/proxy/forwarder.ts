@@ -2,6 +2,7 @@
 // the rules both engines share (error code per failure, outlier outcome, endpoint
 // choice, the sticky-session cookie). The engines themselves do only the I/O.
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { latencySample } from "../endpoints/endpoint-load.ts";
 import type { EndpointLoadTracker } from "../endpoints/endpoint-load.ts";
 import type { Endpoint } from "../endpoints/endpoint.ts";
 import type { AttemptOutcome } from "../health/outlier-detector.ts";
@@ -94,6 +95,31 @@ export function nextEndpoint(request: ForwardRequest, picker: BackendPicker): En
   const { member, attempted, pinned } = request;
   if (pinned !== undefined && !(attempted?.has(pinned.address) ?? false)) return pinned;
   return picker.pick(member.backend, member.policy.loadBalance, { hashKey: request.hashKey, attempted: attempted ?? NONE_ATTEMPTED });
+}
+
+/** What both engines keep per attempt for its accounting. */
+export interface AttemptAccount {
+  request: ForwardRequest;
+  endpoint: Endpoint;
+  /** Clock value when the attempt started. */
+  started: number;
+  /** A 5xx head arrived: the latency sample is a failure's. */
+  failed: boolean;
+  onClientClose: () => void;
+}
+
+/**
+ * Ends an attempt's accounting: its client-close hook, the endpoint's load (a failed
+ * attempt samples as slow, see latencySample) and, when there is an outcome, health.
+ */
+export function endAttempt(options: ForwarderOptions, attempt: AttemptAccount, outcome: AttemptOutcome | undefined): void {
+  const { request, endpoint } = attempt;
+  const { policy, backend } = request.member;
+  const now = options.now();
+  if (request.onClientClose === attempt.onClientClose) request.onClientClose = undefined;
+  const failed = attempt.failed || (outcome !== undefined && outcome !== "success");
+  options.load.end(endpoint.address, latencySample(now - attempt.started, failed), policy.ewmaDecayMs, now);
+  if (outcome !== undefined) options.reporter?.report(endpoint.address, backend, outcome, policy);
 }
 
 /** Records a failed attempt's endpoint and spends one retry, before the next attempt. */

@@ -9,27 +9,19 @@ import http from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import httpProxy from "http-proxy";
 import type { AttemptOutcome } from "../health/outlier-detector.ts";
-import type { Endpoint } from "../endpoints/endpoint.ts";
-import { latencySample } from "../endpoints/endpoint-load.ts";
 import { publishRetry, publishUpstreamAttempt } from "../observability/events.ts";
 import { setForwardedHeaders, stripHopByHop } from "./forward-headers.ts";
-import { FAILURE_OUTCOMES, mayRetry, nextEndpoint, prepareRetry, refOf, settleFailedAttempt } from "./forwarder.ts";
-import type { ForwardRequest, Forwarder, ForwarderOptions } from "./forwarder.ts";
+import { FAILURE_OUTCOMES, endAttempt, mayRetry, nextEndpoint, prepareRetry, refOf, settleFailedAttempt } from "./forwarder.ts";
+import type { AttemptAccount, ForwardRequest, Forwarder, ForwarderOptions } from "./forwarder.ts";
 import { affinityCookie } from "./affinity.ts";
 import { failureKind, isIdempotent, type FailureKind } from "./retry-policy.ts";
 import { forwardableReason, isForwardableStatus, sendError } from "./responses.ts";
 
 /** The attempt in progress for a request, found again from http-proxy's callbacks. */
-interface Attempt {
-  request: ForwardRequest;
-  endpoint: Endpoint;
-  started: number;
+interface Attempt extends AttemptAccount {
   setCookie: string | undefined;
   reusedSocket: boolean;
   done: boolean;
-  /** A 5xx head arrived: the attempt's latency sample is a failure's. */
-  failed: boolean;
-  onClientClose: () => void;
 }
 
 function codedError(code: string, message: string): NodeJS.ErrnoException {
@@ -88,12 +80,7 @@ export class HttpProxyForwarder implements Forwarder {
   #finish(attempt: Attempt, outcome: AttemptOutcome | undefined): void {
     if (attempt.done) return;
     attempt.done = true;
-    const { request, endpoint } = attempt;
-    const now = this.#o.now();
-    if (request.onClientClose === attempt.onClientClose) request.onClientClose = undefined;
-    const failed = attempt.failed || (outcome !== undefined && outcome !== "success");
-    this.#o.load.end(endpoint.address, latencySample(now - attempt.started, failed), request.member.policy.ewmaDecayMs, now);
-    if (outcome !== undefined) this.#o.reporter?.report(endpoint.address, request.member.backend, outcome, request.member.policy);
+    endAttempt(this.#o, attempt, outcome);
   }
 
   #onProxyReq(proxyReq: http.ClientRequest, req: IncomingMessage): void {
@@ -145,7 +132,7 @@ export class HttpProxyForwarder implements Forwarder {
       publishUpstreamAttempt({ service: request.member.backend.key, endpoint: attempt.endpoint.address, outcome: "ok" });
       attempt.failed = status >= 500;
       // The attempt's load ends with the response, and health counts it as soon as the head arrived.
-      this.#o.reporter?.report(attempt.endpoint.address, request.member.backend, status >= 500 ? "5xx" : "success", request.member.policy);
+      this.#o.reporter?.report(attempt.endpoint.address, request.member.backend, attempt.failed ? "5xx" : "success", request.member.policy);
       const finishLoad = (): void => this.#finish(attempt, undefined);
       proxyRes.once("end", finishLoad);
       proxyRes.once("close", finishLoad);

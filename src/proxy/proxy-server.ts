@@ -9,7 +9,7 @@ import type { Endpoint } from "../endpoints/endpoint.ts";
 import type { RouteTableHolder } from "../routing/published-table.ts";
 import type { RouteMember } from "../routing/route-table.ts";
 import { matchRoute, routeRequestFromHttp } from "../routing/index.ts";
-import type { HttpRequestParts, RouteRequest } from "../routing/index.ts";
+import type { HttpRequestParts, RouteMatch, RouteRequest } from "../routing/index.ts";
 import { HTTPS_REDIRECT_STATUS, httpsRedirectLocation } from "../tls/https-redirect.ts";
 import type { Logger } from "../observability/logger.ts";
 import { channels, publishConnection, publishRequestEnd } from "../observability/events.ts";
@@ -135,11 +135,9 @@ export class ProxyServer {
     if (!published) return sendError(res, "TURNOUT_ERR_NOT_READY");
     if (!match || !member) return sendError(res, "TURNOUT_ERR_NO_ROUTE");
     const policy = member.policy;
-    if (listener.proto === "http" && policy.sslRedirect && match.hostRoutes?.tlsSecret !== undefined) {
-      const location = httpsRedirectLocation(host, req.url ?? "/", this.#o.httpsRedirectPort);
-      if (location === undefined) return sendError(res, "TURNOUT_ERR_BAD_REQUEST");
-      return sendRedirect(res, HTTPS_REDIRECT_STATUS, location);
-    }
+    const location = this.#httpsRedirect(listener, match, member, host, req.url);
+    if (location === null) return sendError(res, "TURNOUT_ERR_BAD_REQUEST");
+    if (location !== undefined) return sendRedirect(res, HTTPS_REDIRECT_STATUS, location);
     const clientIp = clientAddress(req.socket.remoteAddress);
     const request: ForwardRequest = {
       req,
@@ -161,6 +159,15 @@ export class ProxyServer {
     this.#forwarder.forward(request);
   }
 
+  /**
+   * Where plain HTTP to a route of a TLS host is redirected (requests and upgrades
+   * alike): undefined when it is not, null when the Host makes no valid location.
+   */
+  #httpsRedirect(listener: ListenerInfo, match: RouteMatch, member: RouteMember, host: string | undefined, url: string | undefined): string | null | undefined {
+    if (listener.proto !== "http" || !member.policy.sslRedirect || match.hostRoutes?.tlsSecret === undefined) return undefined;
+    return httpsRedirectLocation(host, url ?? "/", this.#o.httpsRedirectPort) ?? null;
+  }
+
   /** The endpoint a valid sticky-session cookie names, when the member's backend has affinity. */
   #pinned(member: RouteMember, routeRequest: RouteRequest): Endpoint | undefined {
     const affinity = member.policy.affinity;
@@ -178,11 +185,9 @@ export class ProxyServer {
     if (!match) return endSocketWithError(socket, !published ? "TURNOUT_ERR_NOT_READY" : "TURNOUT_ERR_NO_ROUTE");
     const member = stickyMember(match.group, match.member, routeRequest);
     const policy = member.policy;
-    if (listener.proto === "http" && policy.sslRedirect && match.hostRoutes?.tlsSecret !== undefined) {
-      const location = httpsRedirectLocation(target.host, req.url ?? "/", this.#o.httpsRedirectPort);
-      if (location === undefined) return endSocketWithError(socket, "TURNOUT_ERR_BAD_REQUEST");
-      return endSocketWithRedirect(socket, HTTPS_REDIRECT_STATUS, location);
-    }
+    const location = this.#httpsRedirect(listener, match, member, target.host, req.url);
+    if (location === null) return endSocketWithError(socket, "TURNOUT_ERR_BAD_REQUEST");
+    if (location !== undefined) return endSocketWithRedirect(socket, HTTPS_REDIRECT_STATUS, location);
     const clientIp = clientAddress(req.socket.remoteAddress);
     const endpoint =
       this.#pinned(member, routeRequest) ??

@@ -1,5 +1,6 @@
 // Responses turnout writes itself: documented error codes, 400 for malformed
-// requests, raw responses on upgrade sockets, and redirects.
+// requests, raw responses on upgrade sockets, and redirects; and which parts of an
+// upstream's status line may be written on to the client.
 import http from "node:http";
 import type { ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";

@@ -6,12 +6,11 @@
 // outcome to load, health and metrics.
 import type { Dispatcher } from "undici";
 import type { Endpoint } from "../endpoints/endpoint.ts";
-import { latencySample } from "../endpoints/endpoint-load.ts";
 import type { AttemptOutcome } from "../health/outlier-detector.ts";
 import { publishRetry, publishUpstreamAttempt } from "../observability/events.ts";
 import { endToEndHeaderList, upstreamHeaderList } from "./forward-headers.ts";
-import { FAILURE_OUTCOMES, mayRetry, nextEndpoint, prepareRetry, refOf, settleFailedAttempt } from "./forwarder.ts";
-import type { ForwardRequest, Forwarder, ForwarderOptions } from "./forwarder.ts";
+import { FAILURE_OUTCOMES, endAttempt, mayRetry, nextEndpoint, prepareRetry, refOf, settleFailedAttempt } from "./forwarder.ts";
+import type { AttemptAccount, ForwardRequest, Forwarder, ForwarderOptions } from "./forwarder.ts";
 import { affinityCookie } from "./affinity.ts";
 import { forwardableReason, isForwardableStatus, sendError } from "./responses.ts";
 import { failureKind, isIdempotent } from "./retry-policy.ts";
@@ -74,12 +73,7 @@ export class UndiciForwarder implements Forwarder {
 
   /** Ends an attempt's accounting: load always, health when there is an outcome. */
   finish(attempt: UndiciAttempt, outcome: AttemptOutcome | undefined): void {
-    const { request, endpoint } = attempt;
-    const now = this.#o.now();
-    if (request.onClientClose === attempt.onClientClose) request.onClientClose = undefined;
-    const failed = attempt.failed || (outcome !== undefined && outcome !== "success");
-    this.#o.load.end(endpoint.address, latencySample(now - attempt.started, failed), request.member.policy.ewmaDecayMs, now);
-    if (outcome !== undefined) this.#o.reporter?.report(endpoint.address, request.member.backend, outcome, request.member.policy);
+    endAttempt(this.#o, attempt, outcome);
   }
 
   /** The response head arrived: true to stream it to the client, false when it was discarded for a retry. */
@@ -98,7 +92,7 @@ export class UndiciForwarder implements Forwarder {
     publishUpstreamAttempt({ service: member.backend.key, endpoint: endpoint.address, outcome: "ok" });
     attempt.failed = status >= 500;
     // Health counts the attempt as soon as the head arrived; its load ends with the response.
-    this.#o.reporter?.report(endpoint.address, member.backend, status >= 500 ? "5xx" : "success", member.policy);
+    this.#o.reporter?.report(endpoint.address, member.backend, attempt.failed ? "5xx" : "success", member.policy);
     return true;
   }
 
@@ -132,7 +126,7 @@ export class UndiciForwarder implements Forwarder {
 }
 
 /** One attempt: the undici dispatch handler that writes the upstream's response into the client's. */
-class UndiciAttempt implements Dispatcher.DispatchHandler {
+class UndiciAttempt implements Dispatcher.DispatchHandler, AttemptAccount {
   readonly forwarder: UndiciForwarder;
   readonly request: ForwardRequest;
   readonly endpoint: Endpoint;
@@ -145,7 +139,6 @@ class UndiciAttempt implements Dispatcher.DispatchHandler {
   #resume: (() => void) | undefined;
   /** Whether any byte of this attempt's response arrived. */
   responseStarted = false;
-  /** A 5xx head arrived: the attempt's latency sample is a failure's. */
   failed = false;
 
   constructor(forwarder: UndiciForwarder, request: ForwardRequest, endpoint: Endpoint, setCookie: string | undefined, started: number) {
