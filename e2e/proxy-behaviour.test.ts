@@ -241,6 +241,14 @@ describe("request targets and forwarded headers", () => {
     assert.match(answer, /x-turnout-error: TURNOUT_ERR_BAD_REQUEST/);
   });
 
+  test("an Expect other than 100-continue gets 417 TURNOUT_ERR_EXPECTATION_FAILED; 100-continue gets 100, then the upstream's answer", async () => {
+    const refused = await rawExchange(turnout.httpPort, "POST /items HTTP/1.1\r\nHost: proxy.test\r\nExpect: teapot\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+    assert.match(refused, /^HTTP\/1\.1 417 /);
+    assert.match(refused, /x-turnout-error: TURNOUT_ERR_EXPECTATION_FAILED/);
+    const accepted = await rawExchange(turnout.httpPort, "POST /items HTTP/1.1\r\nHost: proxy.test\r\nExpect: 100-continue\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+    assert.match(accepted, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 /);
+  });
+
   test("X-Forwarded-Port is the port the client addressed: the Host's, else the scheme's default", async () => {
     const portOf = async (host: string): Promise<string | undefined> =>
       (JSON.parse((await turnout.request(host, "/")).body) as { headers: Record<string, string> }).headers["x-forwarded-port"];

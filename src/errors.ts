@@ -10,6 +10,7 @@ export const ERRORS = {
   TURNOUT_ERR_UPSTREAM_TIMEOUT: { status: 504, message: "the backend did not answer in time" },
   TURNOUT_ERR_UPSTREAM_PROTOCOL: { status: 502, message: "the backend sent an invalid response" },
   TURNOUT_ERR_BAD_REQUEST: { status: 400, message: "malformed HTTP request" },
+  TURNOUT_ERR_EXPECTATION_FAILED: { status: 417, message: "the Expect header asks for something other than 100-continue" },
   TURNOUT_ERR_NOT_READY: { status: 503, message: "turnout has not loaded its configuration yet" },
   TURNOUT_ERR_SHUTTING_DOWN: { status: 503, message: "turnout is shutting down" },
 } as const satisfies Record<string, { status: number; message: string }>;

@@ -83,6 +83,8 @@ export class ProxyServer {
     server.on("request", (req: IncomingMessage, res: ServerResponse) => this.#handle(req, res, listener));
     server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#handleUpgrade(req, socket, head, listener));
     server.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => rejectMalformed(error, socket));
+    // Without a listener node answers a bare 417 itself; ours carries the error code like every answer of turnout's.
+    server.on("checkExpectation", (_req: IncomingMessage, res: ServerResponse) => sendError(res, "TURNOUT_ERR_EXPECTATION_FAILED"));
     server.on("connection", (socket: Duplex) => {
       publishConnection({ listener: listener.proto, state: "open" });
       socket.once("close", () => publishConnection({ listener: listener.proto, state: "close" }));
