@@ -41,7 +41,7 @@ export function pinnedEndpointId(values: RequestValues, backend: BackendRef): st
  * weight dropped to 0 (they are no longer in `weighted`: a rolled-back canary lets go).
  */
 export function stickyMember(group: RouteGroup, chosen: RouteMember, request: RouteRequest): RouteMember {
-  if (chosen.conditions.length > 0 || group.weighted.length < 2) return chosen;
+  if (group.sole !== undefined || chosen.conditions.length > 0 || group.weighted.length < 2) return chosen;
   for (const member of group.weighted) {
     const affinity = member.policy.affinity;
     if (affinity !== undefined && pinnedEndpointId(request.cookie(affinity.cookieName), member.backend) !== undefined) return member;

@@ -1,7 +1,7 @@
 // routing: the RouteTable model, the request matcher, and table views for debugging
 // and change detection. Imports nothing from other src/ folders.
 export type * from "./route-table.ts";
-export { LOAD_BALANCE_POLICIES } from "./route-table.ts";
+export { LOAD_BALANCE_POLICIES, routeGroup } from "./route-table.ts";
 export type { HttpRequestParts, RequestValues, RouteRequest } from "./request.ts";
 export { normaliseRequestHost, parseCookieHeader, routeRequestFromHttp } from "./request.ts";
 export { conditionHolds, conditionsHold } from "./conditions.ts";

@@ -153,6 +153,17 @@ void describe("route group members", () => {
     assert.deepEqual(request.lookups, { header: 0, cookie: 0, query: 0 });
   });
 
+  void it("only a group with no choice to make (one unconditioned member, no conditioned) takes its fast path", () => {
+    const only = member("only", { weight: 100 });
+    const conditioned = member("conditioned", { conditions: [headerIs("x-a", "1")] });
+    assert.equal(group("", "", "Prefix", [only]).sole, only);
+    assert.equal(group("", "", "Prefix", [only, member("canary", { weight: 10 })]).sole, undefined);
+    assert.equal(group("", "", "Prefix", [member("idle", { weight: 0 })]).sole, undefined);
+    const mixed = group("", "", "Prefix", [conditioned, only]);
+    assert.equal(mixed.sole, undefined);
+    assert.equal(pickMember(mixed, fakeRequest({ headers: { "x-a": "1" } }), never)?.backend.service, "conditioned");
+  });
+
   void it("splits weighted traffic by weight: a 10% canary gets 10% +/- 2 points of 10,000 requests", () => {
     const g = group("", "", "Prefix", [member("stable", { weight: 90 }), member("canary", { weight: 10 })]);
     const random = seededRandom(20240601);

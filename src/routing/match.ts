@@ -36,6 +36,7 @@ export function selectHostRoutes(table: RouteTable, rawHost: string): HostRoutes
  * [0, 1)); undefined when neither applies.
  */
 export function pickMember(group: RouteGroup, request: RouteRequest, random: () => number): RouteMember | undefined {
+  if (group.sole) return group.sole;
   for (const member of group.conditioned) {
     if (conditionsHold(member.conditions, request)) return member;
   }

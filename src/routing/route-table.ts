@@ -100,6 +100,30 @@ export interface RouteGroup {
   weighted: RouteMember[];
   /** Sum of `weighted[i].weight`. */
   totalWeight: number;
+  /**
+   * The member every request takes when there is no choice to make (no conditioned
+   * members, one weighted member): most groups. A lookup then reads no member array,
+   * which counts when traffic spreads over thousands of hosts and each array read is
+   * a cache miss.
+   */
+  sole?: RouteMember;
+}
+
+/** No conditioned members: one array for every such group, so it stays in cache. */
+const NO_MEMBERS: RouteMember[] = [];
+
+/** A RouteGroup with its derived fields (`totalWeight`, `sole`) filled in. */
+export function routeGroup(host: string, path: string, pathType: PathType, conditioned: RouteMember[], weighted: RouteMember[]): RouteGroup {
+  const group: RouteGroup = {
+    host,
+    path,
+    pathType,
+    conditioned: conditioned.length > 0 ? conditioned : NO_MEMBERS,
+    weighted,
+    totalWeight: weighted.reduce((sum, member) => sum + member.weight, 0),
+  };
+  if (conditioned.length === 0 && weighted.length === 1 && group.totalWeight > 0) group.sole = weighted[0];
+  return group;
 }
 
 export interface HostRoutes {

@@ -10,6 +10,7 @@ import type {
   RouteTable,
 } from "./route-table.ts";
 import type { RouteRequest } from "./request.ts";
+import { routeGroup } from "./route-table.ts";
 
 export const TEST_POLICY: BackendPolicy = {
   loadBalance: "round-robin",
@@ -36,7 +37,7 @@ export function member(name: string, options: { weight?: number; conditions?: Ma
 export function group(host: string, path: string, pathType: PathType, members: RouteMember[]): RouteGroup {
   const conditioned = members.filter((m) => m.conditions.length > 0);
   const weighted = members.filter((m) => m.conditions.length === 0 && m.weight > 0);
-  return { host, path, pathType, conditioned, weighted, totalWeight: weighted.reduce((s, m) => s + m.weight, 0) };
+  return routeGroup(host, path, pathType, conditioned, weighted);
 }
 
 /** A host with one backend per path; "Exact:/x" or "/x" (Prefix, written as the table stores it). */

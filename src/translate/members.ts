@@ -2,6 +2,7 @@
 // BackendRef, so the table shares nothing with the snapshot. Policies come from the
 // annotation parse (derived data, never mutated) and are shared as they are.
 import type { BackendPolicy, BackendRef, MatchCondition, RouteGroup, RouteMember } from "../routing/index.ts";
+import { routeGroup } from "../routing/index.ts";
 
 export function copyBackend(backend: BackendRef): BackendRef {
   return { ...backend };
@@ -32,7 +33,7 @@ export function routeMember(
 
 /** A group with one member taking all traffic: default backends and host fallbacks. */
 export function singleBackendGroup(host: string, member: RouteMember): RouteGroup {
-  return { host, path: "", pathType: "Prefix", conditioned: [], weighted: [member], totalWeight: member.weight };
+  return routeGroup(host, "", "Prefix", [], [member]);
 }
 
 /** `header x-canary = "always"`: how messages show conditions. */

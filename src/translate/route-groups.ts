@@ -3,6 +3,7 @@
 // once any member is annotated, all members cooperate: conditioned members are
 // tried most specific first, the rest split traffic by weight.
 import type { Diagnostic, RouteGroup, RouteMember } from "../routing/index.ts";
+import { routeGroup } from "../routing/index.ts";
 import { describeRulePath, ingressDiagnostic } from "./diagnostics.ts";
 import { conditionSetKey, conditionText, routeMember } from "./members.ts";
 import { compareByAge, compareStrings } from "./ordering.ts";
@@ -160,14 +161,7 @@ function buildGroup(bucket: readonly RouteEntry[], diagnostics: Diagnostic[]): R
     .filter((member) => member.weight > 0);
 
   if (conditioned.length === 0 && weighted.length === 0) return undefined;
-  return {
-    host: sample.hostKey,
-    path: sample.pathKey,
-    pathType: sample.pathType,
-    conditioned: conditioned.map((entry) => toMember(entry, 0)),
-    weighted,
-    totalWeight: weighted.reduce((sum, member) => sum + member.weight, 0),
-  };
+  return routeGroup(sample.hostKey, sample.pathKey, sample.pathType, conditioned.map((entry) => toMember(entry, 0)), weighted);
 }
 
 /** Groups, sorted by host, path type and path; groups that take no traffic at all are left out. */
