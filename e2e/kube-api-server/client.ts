@@ -32,7 +32,8 @@ export interface ObjectList {
 /** merge: application/merge-patch+json; strategic: application/strategic-merge-patch+json; json: RFC 6902. */
 export type PatchType = "merge" | "strategic" | "json";
 
-export interface FailOptions {
+/** Which requests an injected failure or delay applies to; an absent field matches anything. */
+export interface RequestFilter {
   method?: string;
   pathPrefix?: string;
   /** true: only watches; false: only non-watch requests; absent: both. */
@@ -41,6 +42,9 @@ export interface FailOptions {
   verb?: string;
   /** Plural resource, optionally qualified: "services", "ingresses.networking.k8s.io". */
   resource?: string;
+}
+
+export interface FailOptions extends RequestFilter {
   message?: string;
 }
 
@@ -52,6 +56,7 @@ export interface ServerState {
   compactedResourceVersion: string;
   openWatches: number;
   pendingFailures: number;
+  pendingDelays: number;
 }
 
 export interface RawResponse {
@@ -240,6 +245,15 @@ export class KubeTestClient {
 
   async clearFailures(): Promise<void> {
     await this.#call("POST", "/_test/fail/clear", {});
+  }
+
+  /** The next `count` requests matching `filter` are held `delayMs` before they are served (or failed by failNext). */
+  async delayNext(count: number, delayMs: number, filter: RequestFilter = {}): Promise<void> {
+    await this.#call("POST", "/_test/delay", { count, delayMs, ...filter });
+  }
+
+  async clearDelays(): Promise<void> {
+    await this.#call("POST", "/_test/delay/clear", {});
   }
 
   async requests(): Promise<RequestRecord[]> {

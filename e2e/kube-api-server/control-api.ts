@@ -1,10 +1,10 @@
 // The test-only control API under /_test/ (a path no real cluster has): drop or pause
-// watches, compact history, inject failures, read the request log, set the RBAC policy.
+// watches, compact history, inject failures and delays, read the request log, set the RBAC policy.
 
 import { z } from "zod";
 import { ApiError, badRequest, failureStatus, methodNotAllowed, pathNotFound } from "./status.ts";
 import { parseRbacDocuments, type RbacPolicy } from "./rbac.ts";
-import type { FaultInjector } from "./faults.ts";
+import type { DelayRule, FaultInjector } from "./faults.ts";
 import type { RequestLog } from "./request-log.ts";
 import type { ObjectStore } from "./store.ts";
 import type { WatchHub } from "./watch-hub.ts";
@@ -15,6 +15,7 @@ export interface ControlContext {
   hub: WatchHub;
   store: ObjectStore;
   faults: FaultInjector;
+  delays: FaultInjector<DelayRule>;
   requestLog: RequestLog;
   setPolicy: (policy: RbacPolicy | undefined) => void;
 }
@@ -27,9 +28,7 @@ const compactSchema = z.object({
   mode: z.enum(["end", "destroy"]).default("end"),
 });
 
-const failSchema = z.object({
-  count: z.number().int().positive(),
-  status: z.number().int().min(400).max(599),
+const filterSchema = z.object({
   method: z
     .string()
     .transform((m) => m.toUpperCase())
@@ -38,7 +37,18 @@ const failSchema = z.object({
   watch: z.boolean().optional(),
   verb: z.enum(["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"]).optional(),
   resource: z.string().min(1).optional(),
+});
+
+const failSchema = filterSchema.extend({
+  count: z.number().int().positive(),
+  status: z.number().int().min(400).max(599),
   message: z.string().optional(),
+});
+
+// Capped so a mistaken value cannot hold a request past any test's timeout.
+const delaySchema = filterSchema.extend({
+  count: z.number().int().positive(),
+  delayMs: z.number().int().positive().max(60_000),
 });
 
 const rbacSchema = z.object({ policy: z.array(z.unknown()).nullable() });
@@ -73,6 +83,15 @@ const POST_HANDLERS: Readonly<Record<string, Handler>> = {
     ctx.faults.clear();
     return { pending: 0 };
   },
+  delay: (body, ctx) => {
+    const { count, ...rule } = parseBody(delaySchema, body);
+    ctx.delays.add({ remaining: count, ...rule });
+    return { pending: ctx.delays.pending };
+  },
+  "delay/clear": (_body, ctx) => {
+    ctx.delays.clear();
+    return { pending: 0 };
+  },
   "requests/clear": (_body, ctx) => {
     ctx.requestLog.clear();
     return {};
@@ -103,6 +122,7 @@ const GET_HANDLERS: Readonly<Record<string, Handler>> = {
     compactedResourceVersion: String(ctx.hub.compactedResourceVersion),
     openWatches: ctx.hub.openWatches,
     pendingFailures: ctx.faults.pending,
+    pendingDelays: ctx.delays.pending,
   }),
 };
 

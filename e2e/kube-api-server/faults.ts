@@ -1,10 +1,8 @@
 // Fault injection for tests: the next N requests matching a method/path/watch filter are
-// answered with a chosen error status instead of being served.
+// answered with a chosen error status instead of being served, or served only after a delay.
 
-export interface FaultRule {
-  /** How many more matching requests fail. */
-  remaining: number;
-  status: number;
+/** Which requests a rule applies to; an absent field matches anything. */
+export interface RequestFilter {
   /** Upper-case HTTP method; any when absent. */
   method?: string;
   /** Matches when the URL path starts with this; any when absent. */
@@ -15,7 +13,20 @@ export interface FaultRule {
   verb?: string;
   /** Plural resource, optionally qualified: "services", "ingresses" or "ingresses.networking.k8s.io". */
   resource?: string;
+}
+
+export interface FaultRule extends RequestFilter {
+  /** How many more matching requests fail. */
+  remaining: number;
+  status: number;
   message?: string;
+}
+
+export interface DelayRule extends RequestFilter {
+  /** How many more matching requests are held back. */
+  remaining: number;
+  /** How long each is held before it is served (or failed by a FaultRule). */
+  delayMs: number;
 }
 
 export interface RequestShape {
@@ -26,7 +37,7 @@ export interface RequestShape {
   apiGroup: string;
 }
 
-function matches(rule: FaultRule, request: RequestShape): boolean {
+function matches(rule: RequestFilter, request: RequestShape): boolean {
   return (
     (rule.method === undefined || rule.method === request.method) &&
     (rule.pathPrefix === undefined || request.pathname.startsWith(rule.pathPrefix)) &&
@@ -36,10 +47,11 @@ function matches(rule: FaultRule, request: RequestShape): boolean {
   );
 }
 
-export class FaultInjector {
-  #rules: FaultRule[] = [];
+/** Counted rules, first match wins; failures and delays each keep their own. */
+export class FaultInjector<Rule extends RequestFilter & { remaining: number } = FaultRule> {
+  #rules: Rule[] = [];
 
-  add(rule: FaultRule): void {
+  add(rule: Rule): void {
     if (rule.remaining > 0) this.#rules.push({ ...rule });
   }
 
@@ -47,13 +59,13 @@ export class FaultInjector {
     this.#rules = [];
   }
 
-  /** Requests still due to fail, summed over all rules. */
+  /** Requests still due to be affected, summed over all rules. */
   get pending(): number {
     return this.#rules.reduce((sum, rule) => sum + rule.remaining, 0);
   }
 
-  /** The first rule matching the request, consuming one of its failures. */
-  take(request: RequestShape): FaultRule | undefined {
+  /** The first rule matching the request, consuming one of its uses. */
+  take(request: RequestShape): Rule | undefined {
     const rule = this.#rules.find((r) => matches(r, request));
     if (rule === undefined) return undefined;
     rule.remaining -= 1;

@@ -186,6 +186,38 @@ void describe("Kubernetes API test server REST semantics", () => {
     assert.equal((await client.state()).pendingFailures, 0);
   });
 
+  void it("holds the next matching requests for an injected delay before serving them, then serves at once", async () => {
+    const created = await client.create(ingress("slow"));
+    const status = (ip: string): unknown => ({ status: { loadBalancer: { ingress: [{ ip }] } } });
+    await client.delayNext(1, 300, { verb: "patch", resource: "ingresses" });
+    assert.equal((await client.state()).pendingDelays, 1);
+    const startedAt = performance.now();
+    const held = client.patch(created, status("10.0.0.1"), { subresource: "status" }).then(() => performance.now() - startedAt);
+    // A request the rule does not match passes the held one, and the held write has not happened yet.
+    const meanwhile = await client.get(created);
+    assert.equal(meanwhile.status, undefined);
+    // A little under 300: the server's timer may fire a fraction of a millisecond early.
+    assert.ok((await held) >= 290, "the matching PATCH was held for the delay");
+    assert.deepEqual((await client.get(created)).status, { loadBalancer: { ingress: [{ ip: "10.0.0.1" }] } });
+    assert.equal((await client.state()).pendingDelays, 0);
+    const nextStartedAt = performance.now();
+    await client.patch(created, status("10.0.0.2"), { subresource: "status" });
+    assert.ok(performance.now() - nextStartedAt < 300, "only the next `count` matching requests are held");
+
+    // With a failure for the same request, the failure comes after the delay.
+    await client.delayNext(1, 200, { verb: "list", resource: "services" });
+    await client.failNext(1, 503, { verb: "list", resource: "services" });
+    const failStartedAt = performance.now();
+    assert.equal((await client.raw("GET", "/api/v1/namespaces/default/services")).status, 503);
+    assert.ok(performance.now() - failStartedAt >= 190);
+    await client.delayNext(5, 10_000, { verb: "list" });
+    await client.clearDelays();
+    assert.equal((await client.state()).pendingDelays, 0);
+    const clearedStartedAt = performance.now();
+    assert.equal((await client.raw("GET", "/api/v1/namespaces/default/services")).status, 200);
+    assert.ok(performance.now() - clearedStartedAt < 1000, "cleared delays hold nothing");
+  });
+
   void it("serves minimal discovery documents and 404s unknown resources", async () => {
     const apis = (await client.raw("GET", "/apis")).body as { groups: { name: string }[] };
     assert.ok(apis.groups.some((g) => g.name === "networking.k8s.io"));

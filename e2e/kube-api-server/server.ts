@@ -1,14 +1,15 @@
-// The HTTPS API test server: authentication, request log, RBAC, fault injection and the
+// The HTTPS API test server: authentication, request log, RBAC, fault and delay injection and the
 // control API around the store, watch hub and resource handlers. No process-level concerns.
 
 import { randomBytes, randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { apiVersionOf } from "./resources.ts";
 import { ObjectStore, type StoreDeps } from "./store.ts";
 import { WatchHub } from "./watch-hub.ts";
-import { FaultInjector } from "./faults.ts";
+import { FaultInjector, type DelayRule } from "./faults.ts";
 import { RequestLog } from "./request-log.ts";
 import { forbidden, isAllowed, type RbacPolicy, type RequestAttributes } from "./rbac.ts";
 import { CONTROL_PREFIX, handleControl } from "./control-api.ts";
@@ -63,8 +64,9 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   });
   const store = new ObjectStore(deps, (event) => hub.publish(event));
   const faults = new FaultInjector();
+  const delays = new FaultInjector<DelayRule>();
   const requestLog = new RequestLog();
-  const control = { hub, store, faults, requestLog, setPolicy: (next: RbacPolicy | undefined) => (policy = next) };
+  const control = { hub, store, faults, delays, requestLog, setPolicy: (next: RbacPolicy | undefined) => (policy = next) };
 
   function authenticated(req: IncomingMessage): boolean {
     return req.headers.authorization === `Bearer ${options.token}`;
@@ -107,7 +109,12 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     // "finish" comes before the client can read the answer; watches are stamped once streaming.
     res.on("finish", () => (record.code = res.statusCode));
     if (!allowed) throw forbidden(attrs, user);
-    const fault = faults.take({ method, pathname, verb: request.verb, resource: request.type.resource, apiGroup: request.type.group });
+    const shape = { method, pathname, verb: request.verb, resource: request.type.resource, apiGroup: request.type.group };
+    // Both rules are consumed on arrival, so "the next N requests" means the next N to arrive.
+    const held = delays.take(shape);
+    const fault = faults.take(shape);
+    // Unreferenced: a held request does not keep a stopping server alive.
+    if (held !== undefined) await sleep(held.delayMs, undefined, { ref: false });
     if (fault !== undefined) {
       throw new ApiError(failureStatus(fault.status, fault.message ?? `injected failure (${fault.status}) for ${method} ${pathname}`));
     }
