@@ -7,8 +7,7 @@ import assert from "node:assert/strict";
 import { z } from "zod";
 import { startKubeApiServer } from "./kube-api-server/harness.ts";
 import type { KubeApiServerHandle } from "./kube-api-server/harness.ts";
-import { TurnoutProcess } from "./support/turnout-process.ts";
-import type { LogLine } from "./support/turnout-process.ts";
+import { TurnoutProcess, isStatusWriteLog } from "./support/turnout-process.ts";
 import { ingress, ingressClass, service } from "./support/objects.ts";
 import type { Manifest } from "./support/objects.ts";
 
@@ -58,10 +57,6 @@ async function countWithAddress(address: string): Promise<number> {
   return [...(await statusByIngress()).values()].filter((a) => a === address).length;
 }
 
-function isStatusWrite(line: LogLine): boolean {
-  return line.msg === "ingress status updated" || line.msg === "could not update ingress status; will retry";
-}
-
 async function statusPatchRequests(): Promise<number> {
   return (await api.client.requests()).filter((r) => r.verb === "patch" && r.resource === "ingresses" && r.subresource === "status").length;
 }
@@ -109,7 +104,7 @@ void describe("a leader that loses its Lease during a status pass", () => {
     // Asserting that nothing happens: only waiting a while can show it.
     await new Promise((resolve) => setTimeout(resolve, QUIET_WINDOW_MS));
 
-    const writesAfterStop = t.logs.slice(stoppedAt + 1).filter(isStatusWrite);
+    const writesAfterStop = t.logs.slice(stoppedAt + 1).filter(isStatusWriteLog);
     assert.ok(writesAfterStop.length <= 1, `status writes after stepping down (only the one in flight may finish):\n${writesAfterStop.map((l) => JSON.stringify(l)).join("\n")}`);
     const statuses = await statusByIngress();
     const updated = [...statuses.values()].filter((a) => a === NEW_ADDRESS).length;

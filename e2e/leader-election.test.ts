@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { z } from "zod";
 import { startKubeApiServer } from "./kube-api-server/harness.ts";
 import type { KubeApiServerHandle } from "./kube-api-server/harness.ts";
-import { TurnoutProcess } from "./support/turnout-process.ts";
+import { TurnoutProcess, isStatusWriteLog } from "./support/turnout-process.ts";
 import { startEchoFleet } from "./support/echo-upstream.ts";
 import type { EchoUpstream } from "./support/echo-upstream.ts";
 import { endpointSlice, ingress, ingressClass, service } from "./support/objects.ts";
@@ -76,7 +76,7 @@ async function statusAddresses(): Promise<string> {
 
 /** Status writes a replica attempted, failed ones included. */
 function statusWrites(process: TurnoutProcess): number {
-  return process.logs.filter((l) => l.msg === "ingress status updated" || l.msg === "could not update ingress status").length;
+  return process.logs.filter(isStatusWriteLog).length;
 }
 
 async function statusPatchRequests(): Promise<number> {

@@ -146,6 +146,15 @@ export interface DebugRoutes {
   workers?: { worker: number; pid: number; listening: boolean; generation: number }[];
 }
 
+/** A log line of an Ingress status write turnout attempted: done, refused as out of date (409), or failed. */
+export function isStatusWriteLog(line: LogLine): boolean {
+  return (
+    line.msg === "ingress status updated" ||
+    line.msg.startsWith("could not update ingress status") ||
+    line.msg.startsWith("ingress changed since its status write was planned")
+  );
+}
+
 /** Which echo upstream answered (its name), or `status N` when turnout answered itself. */
 export function answeredBy(res: HttpResult): string {
   return res.status === 200 ? (JSON.parse(res.body) as { upstream: string }).upstream : `status ${res.status}`;

@@ -2,7 +2,7 @@
 // to the published address (--publish-status-address, else the --publish-service
 // Service's address), and clears it on Ingresses that stopped being ours. Writes only
 // while leading; failed writes are retried with capped backoff.
-import { NetworkingV1Api, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+import { ApiException, NetworkingV1Api, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { isIP } from "node:net";
 import type { ClusterStore } from "../store/cluster-store.ts";
@@ -70,6 +70,18 @@ export function planStatusUpdates(
     }
   }
   return plan;
+}
+
+/**
+ * The merge patch setting an Ingress's status, conditional on the resourceVersion the
+ * write was planned from: if the Ingress changed meanwhile (another install wrote its
+ * address after the Ingress moved to its class, a user edited it), the API server
+ * answers 409 and nothing is overwritten; the next pass plans from the newer version.
+ */
+export function statusPatch(ingress: Ingress, addresses: readonly LoadBalancerIngress[]): object {
+  const status = { loadBalancer: { ingress: addresses } };
+  const resourceVersion = ingress.meta.resourceVersion;
+  return resourceVersion !== "" ? { metadata: { resourceVersion }, status } : { status };
 }
 
 export class IngressStatusWriter {
@@ -153,13 +165,17 @@ export class IngressStatusWriter {
       const ref = `${ingress.meta.namespace}/${ingress.meta.name}`;
       try {
         await this.#api.patchNamespacedIngressStatus(
-          { namespace: ingress.meta.namespace, name: ingress.meta.name, body: { status: { loadBalancer: { ingress: addresses } } } },
+          { namespace: ingress.meta.namespace, name: ingress.meta.name, body: statusPatch(ingress, addresses) },
           setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
         );
         logger.info("ingress status updated", { ref, addresses });
       } catch (error) {
         failed = true;
-        logger.warn("could not update ingress status; will retry", { ref, error: String(error) });
+        if (error instanceof ApiException && error.code === 409) {
+          logger.info("ingress changed since its status write was planned; planning again from the newer version", { ref });
+        } else {
+          logger.warn("could not update ingress status; will retry", { ref, error: String(error) });
+        }
       }
     }
     return failed;
