@@ -89,7 +89,7 @@ void describe("buildCertificateIndex problems", () => {
       ],
     );
     assert.equal(problems[0]?.severity, "Warning");
-    assert.match(problems[0]?.message ?? "", /"default\/absent" not found; HTTPS for \*\.apps\.example\.com, b\.example\.com uses the default certificate/);
+    assert.match(problems[0]?.message ?? "", /"default\/absent" not found \(turnout reads only Secrets of type kubernetes\.io\/tls\); HTTPS for \*\.apps\.example\.com, b\.example\.com uses the default certificate/);
   });
 
   const invalid: [string, Secret, RegExp][] = [

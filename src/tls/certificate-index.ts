@@ -105,6 +105,9 @@ function hostList(hosts: readonly string[]): string {
   return hosts.join(", ");
 }
 
+/** Secrets of other types are not watched (docs/tls.md): a Secret that exists with type Opaque is "not found" too. */
+const ONLY_TLS_TYPE = "(turnout reads only Secrets of type kubernetes.io/tls)";
+
 export function buildCertificateIndex(input: CertificateIndexInput): CertificateIndexResult {
   const secretsByKey = new Map(input.secrets.map((s) => [objectKey(s.meta), s]));
   const problems: TlsProblem[] = [];
@@ -122,7 +125,7 @@ export function buildCertificateIndex(input: CertificateIndexInput): Certificate
     const secret = secretsByKey.get(key);
     const loaded = secret ? input.load(secret) : undefined;
     if (!loaded) {
-      report("TLSSecretNotFound", `${flagged} not found; serving the self-signed certificate instead`);
+      report("TLSSecretNotFound", `${flagged} not found ${ONLY_TLS_TYPE}; serving the self-signed certificate instead`);
     } else if (!loaded.ok) {
       report("TLSSecretInvalid", `${flagged} is unusable: ${loaded.message}; serving the self-signed certificate instead`);
     } else {
@@ -149,7 +152,7 @@ export function buildCertificateIndex(input: CertificateIndexInput): Certificate
     if (!loaded) {
       problem = {
         reason: "TLSSecretNotFound",
-        message: `TLS Secret ${JSON.stringify(secretKey)} not found; HTTPS for ${hosts} uses the default certificate until it exists`,
+        message: `TLS Secret ${JSON.stringify(secretKey)} not found ${ONLY_TLS_TYPE}; HTTPS for ${hosts} uses the default certificate until it exists`,
       };
     } else if (!loaded.ok) {
       problem = {
