@@ -9,18 +9,28 @@ export interface EventSink {
   emit(diagnostic: Diagnostic): void;
 }
 
-function diagnosticKey(d: Diagnostic): string {
-  return `${d.ref.kind}\0${d.ref.namespace}\0${d.ref.name}\0${d.reason}\0${d.message}`;
-}
+/** The uid of the object a diagnostic is about, as it is now; undefined when unknown. */
+export type ObjectUid = (ref: Diagnostic["ref"]) => string | undefined;
 
 export class DiagnosticReporter {
   readonly #logger: Logger;
   readonly #events: EventSink | undefined;
+  readonly #uidOf: ObjectUid;
   #active = new Map<string, Diagnostic>();
 
-  constructor(logger: Logger, events?: EventSink) {
+  /**
+   * `uidOf` tells a replaced object (same name, new uid: `kubectl replace --force`, a
+   * delete and re-apply) from the old one, so the same problem on the new object is
+   * reported again: `kubectl describe` lists only the Events of the object's own uid.
+   */
+  constructor(logger: Logger, events?: EventSink, uidOf: ObjectUid = () => undefined) {
     this.#logger = logger;
     this.#events = events;
+    this.#uidOf = uidOf;
+  }
+
+  #key(d: Diagnostic): string {
+    return `${d.ref.kind}\0${d.ref.namespace}\0${d.ref.name}\0${this.#uidOf(d.ref) ?? ""}\0${d.reason}\0${d.message}`;
   }
 
   /** Reports what is new since the last call; returns how many were new. */
@@ -28,7 +38,7 @@ export class DiagnosticReporter {
     const next = new Map<string, Diagnostic>();
     let fresh = 0;
     for (const d of diagnostics) {
-      const key = diagnosticKey(d);
+      const key = this.#key(d);
       next.set(key, d);
       if (this.#active.has(key)) continue;
       fresh += 1;

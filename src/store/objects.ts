@@ -123,6 +123,13 @@ export interface Secret {
 export type ClusterObject = Ingress | IngressClass | Service | EndpointSlice | Secret;
 export type ObjectKind = ClusterObject["kind"];
 
+const OBJECT_KINDS: ReadonlySet<string> = new Set<ObjectKind>(["Ingress", "IngressClass", "Service", "EndpointSlice", "Secret"]);
+
+/** Whether `kind` (from a diagnostic, say) names a kind the store holds. */
+export function isObjectKind(kind: string): kind is ObjectKind {
+  return OBJECT_KINDS.has(kind);
+}
+
 /** A namespaced object's identity; namespace is "" for cluster-scoped kinds. */
 export interface ObjectRef {
   kind: ObjectKind;

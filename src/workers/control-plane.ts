@@ -5,14 +5,14 @@
 import type { Server } from "node:http";
 import { hostname } from "node:os";
 import type { Config } from "../config/flags.ts";
-import { ClusterStore } from "../store/index.ts";
+import { ClusterStore, isObjectKind } from "../store/index.ts";
 import type { TranslateSettings } from "../store/index.ts";
 import type { EndpointRegistry } from "../endpoints/index.ts";
 import { ActiveHealthChecker, healthCheckTargets } from "../health/index.ts";
 import type { TlsServer } from "../tls/index.ts";
 import type { PublishedTable, RouteTableHolder } from "../routing/published-table.ts";
 import { Reconciler, DiagnosticReporter } from "../reconcile/index.ts";
-import type { EventSink } from "../reconcile/index.ts";
+import type { EventSink, ObjectUid } from "../reconcile/index.ts";
 import { ownershipTest } from "../translate/index.ts";
 import { FolderSource } from "../files/index.ts";
 import type * as ClusterEdge from "../k8s/index.ts";
@@ -101,8 +101,9 @@ export class ControlPlane {
     this.#kubeConfig = kubeConfig;
     let events: EventSink | undefined;
     if (k8s && kubeConfig) events = new k8s.EventRecorder(kubeConfig, store, logger.child({ component: "events" }), instance, () => this.#elector?.isLeader ?? true);
-    const diagnostics = new DiagnosticReporter(logger.child({ component: "translate" }), events);
-    const tlsDiagnostics = new DiagnosticReporter(logger.child({ component: "tls" }), events);
+    const uidOf: ObjectUid = (ref) => (isObjectKind(ref.kind) ? store.get(ref.kind, ref.namespace, ref.name)?.meta.uid : undefined);
+    const diagnostics = new DiagnosticReporter(logger.child({ component: "translate" }), events, uidOf);
+    const tlsDiagnostics = new DiagnosticReporter(logger.child({ component: "tls" }), events, uidOf);
     this.#tlsDiagnostics = tlsDiagnostics;
     // Certificates follow both table publishes and Secret changes (a rotation changes no route).
     store.onChange((change) => {
