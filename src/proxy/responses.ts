@@ -46,8 +46,20 @@ export function rejectMalformed(error: NodeJS.ErrnoException, socket: Duplex): v
     return;
   }
   const status = error.code === "HPE_HEADER_OVERFLOW" ? 431 : error.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
-  // A response still on its way (the malformed request was pipelined behind it) goes first, whole.
   const inFlight = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (inFlight && !inFlight.req.complete) {
+    // The bad bytes are the in-flight request's own body (an invalid chunk, or the client
+    // closed mid-upload): its response can never finish, as the upstream waits for the rest
+    // of the body. Closing the connection closes the response, and the engine then aborts
+    // the upstream request. A 400 goes first when no response has started.
+    if (inFlight.headersSent || error.code === "HPE_INVALID_EOF_STATE") socket.destroy();
+    else {
+      socket.once("finish", () => socket.destroy());
+      endSocketWithError(socket, "TURNOUT_ERR_BAD_REQUEST", status);
+    }
+    return;
+  }
+  // A response still on its way (the malformed request was pipelined behind it) goes first, whole.
   if (inFlight) {
     inFlight.once("finish", () => endSocketWithError(socket, "TURNOUT_ERR_BAD_REQUEST", status));
     inFlight.once("close", () => {
