@@ -5,19 +5,17 @@
 // TLS Secrets (deleted, recreated). Served routes, Ingress status, Events and logs.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { X509Certificate } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { connect } from "node:tls";
 import { startKubeApiServer } from "./kube-api-server/harness.ts";
 import type { KubeApiServerHandle } from "./kube-api-server/harness.ts";
 import { TurnoutProcess, answeredBy } from "./support/turnout-process.ts";
 import { startEchoFleet } from "./support/echo-upstream.ts";
 import type { EchoUpstream } from "./support/echo-upstream.ts";
-import { endpointSlice, ingress, ingressClass, service } from "./support/objects.ts";
-import type { Manifest } from "./support/objects.ts";
+import { endpointSlice, ingress, ingressClass, service, tlsSecret } from "./support/objects.ts";
+import { fingerprintOf, presentedCertificate } from "./support/tls-client.ts";
+import type { PresentedCertificate } from "./support/tls-client.ts";
 import { generateSelfSignedCertificate } from "../src/tls/self-signed.ts";
-import type { CertificatePem } from "../src/tls/self-signed.ts";
 
 const ADDRESS = "192.0.2.70";
 const IPS = ["127.0.0.70", "127.0.0.71", "127.0.0.72", "127.0.0.73"];
@@ -60,29 +58,10 @@ async function statusBecomes(name: string, expected: string, namespace = "defaul
   await turnout.waitUntil(async () => (last = await statusOf(name, namespace)) === expected, timeoutMs, `status of ${namespace}/${name} = "${expected}" (last: "${last}")`);
 }
 
-function tlsSecret(name: string, { cert, key }: CertificatePem, type = "kubernetes.io/tls"): Manifest {
-  return {
-    apiVersion: "v1",
-    kind: "Secret",
-    metadata: { name, namespace: "default" },
-    type,
-    data: { "tls.crt": Buffer.from(cert).toString("base64"), "tls.key": Buffer.from(key).toString("base64") },
-  };
-}
-
 /** The certificate turnout presents for an SNI name. */
-function peerCertificate(servername: string): Promise<{ subject: string; fingerprint: string }> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: "127.0.0.1", port: turnout.httpsPort, servername, rejectUnauthorized: false }, () => {
-      const peer = socket.getPeerX509Certificate();
-      resolve({ subject: peer?.subject ?? "", fingerprint: peer?.fingerprint256 ?? "" });
-      socket.end();
-    });
-    socket.on("error", reject);
-  });
+function peerCertificate(servername: string): Promise<PresentedCertificate> {
+  return presentedCertificate(turnout.httpsPort, servername);
 }
-
-const fingerprintOf = (pem: CertificatePem): string => new X509Certificate(pem.cert).fingerprint256;
 
 before(async () => {
   api = await startKubeApiServer();
@@ -370,7 +349,7 @@ describe("TLS Secret lifecycle", () => {
   test("a TLS Secret of type Opaque is not read (docs/tls.md): default certificate, and the Event says which type is read", async () => {
     const k = api.client;
     const opaqueCert = generateSelfSignedCertificate({ commonName: "opaque.test", dnsNames: ["opaque.test"] });
-    await k.apply(tlsSecret("opaque-tls", opaqueCert, "Opaque"));
+    await k.apply(tlsSecret("opaque-tls", opaqueCert, { type: "Opaque" }));
     await k.apply(ingress({ name: "opaque", host: "opaque.test", paths: [{ path: "/", service: "web", port: 80 }], tls: [{ hosts: ["opaque.test"], secretName: "opaque-tls" }] }));
     await eventually("opaque.test", "/", "status 308");
     await turnout.waitUntil(async () => (await eventsFor("opaque")).some((e) => e.reason === "TLSSecretNotFound" && e.type === "Warning"), 3000, "TLSSecretNotFound event");

@@ -9,7 +9,7 @@ import type { KubeApiServerHandle, RequestRecord } from "./kube-api-server/harne
 import { TurnoutProcess } from "./support/turnout-process.ts";
 import { startEchoFleet } from "./support/echo-upstream.ts";
 import type { EchoUpstream } from "./support/echo-upstream.ts";
-import { endpointSlice, ingress, ingressClass, service } from "./support/objects.ts";
+import { endpointSlice, ingress, ingressClass, service, tlsSecret } from "./support/objects.ts";
 import type { Manifest } from "./support/objects.ts";
 import { RELEASE_NAMESPACE, ofKind, render, roleSchema } from "./tools/chart-objects.ts";
 import { generateSelfSignedCertificate } from "../src/tls/self-signed.ts";
@@ -33,13 +33,7 @@ before(async () => {
   await k.apply(ingressClass());
   await k.apply(service("web"));
   await k.apply(endpointSlice("web-1", "web", fleet[0]!.port, [{ ip: "127.0.0.51" }]));
-  await k.apply({
-    apiVersion: "v1",
-    kind: "Secret",
-    metadata: { name: "secure-tls", namespace: "default" },
-    type: "kubernetes.io/tls",
-    data: { "tls.crt": Buffer.from(cert.cert).toString("base64"), "tls.key": Buffer.from(cert.key).toString("base64") },
-  });
+  await k.apply(tlsSecret("secure-tls", cert));
   await k.apply(ingress({ name: "site", host: "site.test", paths: [{ path: "/", service: "web", port: 80 }], tls: [{ hosts: ["site.test"], secretName: "secure-tls" }] }));
   // A broken reference, so turnout writes an Event.
   await k.apply(ingress({ name: "broken", host: "broken.test", paths: [{ path: "/", service: "missing", port: 80 }] }));

@@ -4,7 +4,6 @@
 // Event), and redirects plain HTTP to HTTPS.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { X509Certificate } from "node:crypto";
 import { connect as netConnect } from "node:net";
 import { connect } from "node:tls";
 import { startKubeApiServer } from "./kube-api-server/harness.ts";
@@ -12,24 +11,13 @@ import type { KubeApiServerHandle } from "./kube-api-server/harness.ts";
 import { TurnoutProcess } from "./support/turnout-process.ts";
 import { startEchoFleet } from "./support/echo-upstream.ts";
 import type { EchoUpstream } from "./support/echo-upstream.ts";
-import { endpointSlice, ingress, ingressClass, service } from "./support/objects.ts";
-import type { Manifest } from "./support/objects.ts";
+import { endpointSlice, ingress, ingressClass, service, tlsSecret } from "./support/objects.ts";
+import { fingerprintOf } from "./support/tls-client.ts";
 import { generateSelfSignedCertificate } from "../src/tls/self-signed.ts";
-import type { CertificatePem } from "../src/tls/self-signed.ts";
 
 let api: KubeApiServerHandle;
 let fleet: EchoUpstream[];
 let turnout: TurnoutProcess;
-
-function secret(name: string, { cert, key }: CertificatePem): Manifest {
-  return {
-    apiVersion: "v1",
-    kind: "Secret",
-    metadata: { name, namespace: "default" },
-    type: "kubernetes.io/tls",
-    data: { "tls.crt": Buffer.from(cert).toString("base64"), "tls.key": Buffer.from(key).toString("base64") },
-  };
-}
 
 /** The certificate turnout presents for an SNI name (or none), and an HTTP answer on that connection. */
 function handshake(servername: string | undefined, host = servername ?? "none"): Promise<{ subject: string; fingerprint: string; body: string }> {
@@ -45,10 +33,6 @@ function handshake(servername: string | undefined, host = servername ?? "none"):
   });
 }
 
-function fingerprintOf(pem: CertificatePem): string {
-  return new X509Certificate(pem.cert).fingerprint256;
-}
-
 const shopCert = generateSelfSignedCertificate({ commonName: "shop.test", dnsNames: ["shop.test"] });
 const wildCert = generateSelfSignedCertificate({ commonName: "*.wild.test", dnsNames: ["*.wild.test"] });
 const rotatedCert = generateSelfSignedCertificate({ commonName: "shop.test", dnsNames: ["shop.test"] });
@@ -60,9 +44,9 @@ before(async () => {
   await k.apply(ingressClass());
   await k.apply(service("web"));
   await k.apply(endpointSlice("web-1", "web", fleet[0]!.port, [{ ip: "127.0.0.31" }]));
-  await k.apply(secret("shop-tls", shopCert));
-  await k.apply(secret("wild-tls", wildCert));
-  await k.apply(secret("broken-tls", { cert: "-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n", key: shopCert.key }));
+  await k.apply(tlsSecret("shop-tls", shopCert));
+  await k.apply(tlsSecret("wild-tls", wildCert));
+  await k.apply(tlsSecret("broken-tls", { cert: "-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n", key: shopCert.key }));
   const web = [{ path: "/", service: "web", port: 80 }];
   await k.apply(ingress({ name: "shop", host: "shop.test", paths: web, tls: [{ hosts: ["shop.test"], secretName: "shop-tls" }] }));
   await k.apply(ingress({ name: "wild", host: "*.wild.test", paths: web, tls: [{ hosts: ["*.wild.test"], secretName: "wild-tls" }] }));
@@ -110,7 +94,7 @@ describe("rotation and redirects", () => {
   test("a Secret update rotates the certificate without restart; open connections keep working", async () => {
     const open = connect({ host: "127.0.0.1", port: turnout.httpsPort, servername: "shop.test", rejectUnauthorized: false });
     await new Promise<void>((resolve) => open.once("secureConnect", () => resolve()));
-    await api.client.apply(secret("shop-tls", rotatedCert));
+    await api.client.apply(tlsSecret("shop-tls", rotatedCert));
     await turnout.waitUntil(async () => (await handshake("shop.test")).fingerprint === fingerprintOf(rotatedCert), 3000, "rotated certificate");
     const answer = await new Promise<string>((resolve) => {
       let text = "";

@@ -4,15 +4,14 @@
 // must not wipe Ingress status while the publish Service is unknown.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { X509Certificate } from "node:crypto";
-import { connect } from "node:tls";
 import { z } from "zod";
 import { startKubeApiServer } from "./kube-api-server/harness.ts";
 import type { KubeApiServerHandle } from "./kube-api-server/harness.ts";
 import { TurnoutProcess, answeredBy } from "./support/turnout-process.ts";
 import { startEchoFleet } from "./support/echo-upstream.ts";
 import type { EchoUpstream } from "./support/echo-upstream.ts";
-import { endpointSlice, ingress, ingressClass, service } from "./support/objects.ts";
+import { endpointSlice, ingress, ingressClass, service, tlsSecret } from "./support/objects.ts";
+import { fingerprintOf, presentedCertificate } from "./support/tls-client.ts";
 import type { Manifest } from "./support/objects.ts";
 import { RELEASE_NAMESPACE, controller, flag, ofKind, render } from "./tools/chart-objects.ts";
 import { generateSelfSignedCertificate } from "../src/tls/self-signed.ts";
@@ -68,13 +67,7 @@ before(async () => {
   await k.apply(endpointSlice("web-1", "web", fleet[0]!.port, [{ ip: "127.0.0.61" }], WATCHED));
   await k.apply(service("fallback", RELEASE_NAMESPACE));
   await k.apply(endpointSlice("fallback-1", "fallback", fleet[0]!.port, [{ ip: "127.0.0.62" }], RELEASE_NAMESPACE));
-  await k.apply({
-    apiVersion: "v1",
-    kind: "Secret",
-    metadata: { name: "default-cert", namespace: RELEASE_NAMESPACE },
-    type: "kubernetes.io/tls",
-    data: { "tls.crt": Buffer.from(defaultCert.cert).toString("base64"), "tls.key": Buffer.from(defaultCert.key).toString("base64") },
-  });
+  await k.apply(tlsSecret("default-cert", defaultCert, { namespace: RELEASE_NAMESPACE }));
   // Status another writer (an earlier install, say) left: it must survive while the publish Service is unknown.
   await k.apply({ ...ingress({ name: "site", namespace: WATCHED, host: "site.test", paths: [{ path: "/", service: "web", port: 80 }] }), status: { loadBalancer: { ingress: [{ ip: "203.0.113.1" }] } } });
   await k.setRbacPolicy([...ofKind(objects, "ClusterRole"), ...ofKind(objects, "Role"), ...TEST_CLIENT_ROLES]);
@@ -118,14 +111,8 @@ describe("objects named by flags outside the watched namespace", () => {
   });
 
   test("the default certificate comes from the release namespace", async () => {
-    const fingerprint = await new Promise<string>((resolve, reject) => {
-      const socket = connect({ host: "127.0.0.1", port: turnout.httpsPort, servername: "unknown.test", rejectUnauthorized: false }, () => {
-        resolve(socket.getPeerX509Certificate()?.fingerprint256 ?? "");
-        socket.end();
-      });
-      socket.on("error", reject);
-    });
-    assert.equal(fingerprint, new X509Certificate(defaultCert.cert).fingerprint256);
+    const { fingerprint } = await presentedCertificate(turnout.httpsPort, "unknown.test");
+    assert.equal(fingerprint, fingerprintOf(defaultCert));
   });
 
   test("the chart's Roles allow every call turnout made", async () => {

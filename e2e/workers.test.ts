@@ -5,18 +5,16 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { X509Certificate } from "node:crypto";
 import { readFileSync, readdirSync, readlinkSync } from "node:fs";
 import { createServer } from "node:net";
-import { connect } from "node:tls";
 import { startKubeApiServer } from "./kube-api-server/harness.ts";
 import type { KubeApiServerHandle } from "./kube-api-server/harness.ts";
 import { TurnoutProcess, httpRequest, answeredBy } from "./support/turnout-process.ts";
 import type { HttpResult, LogLine } from "./support/turnout-process.ts";
 import { startEchoFleet } from "./support/echo-upstream.ts";
 import type { EchoUpstream } from "./support/echo-upstream.ts";
-import { endpointSlice, ingress, ingressClass, service } from "./support/objects.ts";
-import type { Manifest } from "./support/objects.ts";
+import { endpointSlice, ingress, ingressClass, service, tlsSecret } from "./support/objects.ts";
+import { fingerprintOf, presentedCertificate } from "./support/tls-client.ts";
 import { generateSelfSignedCertificate } from "../src/tls/self-signed.ts";
 
 const IPS = ["127.0.0.61", "127.0.0.62", "127.0.0.63"];
@@ -114,16 +112,6 @@ async function metrics(): Promise<string> {
   return res.body;
 }
 
-function tlsSecret(name: string, pem: { cert: string; key: string }): Manifest {
-  return {
-    apiVersion: "v1",
-    kind: "Secret",
-    metadata: { name, namespace: "default" },
-    type: "kubernetes.io/tls",
-    data: { "tls.crt": Buffer.from(pem.cert).toString("base64"), "tls.key": Buffer.from(pem.key).toString("base64") },
-  };
-}
-
 /** A TCP port free on 127.0.0.1 right now. */
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -202,17 +190,6 @@ async function killWorkerUnderLoad(to: TurnoutProcess, meanwhile: () => Promise<
     await Promise.all(loops);
   }
   return { victim, failures };
-}
-
-/** The fingerprint of the certificate turnout presents for an SNI name. */
-function presentedCertificate(servername: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: "127.0.0.1", port: turnout.httpsPort, servername, rejectUnauthorized: false }, () => {
-      resolve(socket.getPeerX509Certificate()?.fingerprint256 ?? "");
-      socket.end();
-    });
-    socket.on("error", reject);
-  });
 }
 
 before(async () => {
@@ -303,12 +280,12 @@ describe("changes reach every worker", () => {
 
   test("TLS certificates from Secrets are served by every worker", async () => {
     const pem = generateSelfSignedCertificate({ commonName: "secure.test", dnsNames: ["secure.test"] });
-    const expected = new X509Certificate(pem.cert).fingerprint256;
+    const expected = fingerprintOf(pem);
     await api.client.apply(tlsSecret("secure-tls", pem));
     await api.client.apply(ingress({ name: "secure", host: "secure.test", paths: [{ path: "/", service: "svc-b", port: 80 }], tls: [{ hosts: ["secure.test"], secretName: "secure-tls" }] }));
-    await turnout.waitUntil(async () => (await presentedCertificate("secure.test")) === expected, 5000, "the certificate on one worker");
+    await turnout.waitUntil(async () => (await presentedCertificate(turnout.httpsPort, "secure.test")).fingerprint === expected, 5000, "the certificate on one worker");
     await barrier();
-    const presented = await Promise.all(Array.from({ length: 8 }, () => presentedCertificate("secure.test")));
+    const presented = await Promise.all(Array.from({ length: 8 }, async () => (await presentedCertificate(turnout.httpsPort, "secure.test")).fingerprint));
     assert.deepEqual(presented, Array(8).fill(expected));
   });
 });

@@ -78,3 +78,14 @@ export function endpointSlice(name: string, serviceName: string, port: number, e
     })),
   };
 }
+
+/** A TLS Secret holding a PEM certificate chain and key, as `kubectl create secret tls` makes it. */
+export function tlsSecret(name: string, pem: { cert: string; key: string }, options: { namespace?: string; type?: string } = {}): Manifest {
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name, namespace: options.namespace ?? "default" },
+    type: options.type ?? "kubernetes.io/tls",
+    data: { "tls.crt": Buffer.from(pem.cert).toString("base64"), "tls.key": Buffer.from(pem.key).toString("base64") },
+  };
+}
