@@ -16,7 +16,8 @@ import { TurnoutProcess, answeredBy, httpRequest } from "./support/turnout-proce
 import { startEchoFleet } from "./support/echo-upstream.ts";
 import type { EchoUpstream } from "./support/echo-upstream.ts";
 import { endpointSlice, ingress, ingressClass, service } from "./support/objects.ts";
-import { ODD_IP, RACY_FIN_IP, RACY_RST_IP, SPECIAL_IPS, gate, rawBody, rawExchange, startSpecialUpstreams } from "./support/special-upstreams.ts";
+import { ODD_IP, RACY_FIN_IP, RACY_RST_IP, SPECIAL_IPS, gate, startSpecialUpstreams } from "./support/special-upstreams.ts";
+import { rawBody, rawExchange } from "./support/raw-http.ts";
 import type { SpecialUpstreams } from "./support/special-upstreams.ts";
 import type { Manifest } from "./support/objects.ts";
 

@@ -1,9 +1,8 @@
 // Upstreams for the proxy's end-to-end tests that stream, fail or misbehave on purpose
-// (slow bodies, 503s, connections dropped on reuse, odd status lines, no HTTP at all),
-// and raw-socket helpers to talk to turnout below what an HTTP client allows.
+// (slow bodies, 503s, connections dropped on reuse, odd status lines, no HTTP at all).
 import { createHash } from "node:crypto";
 import http from "node:http";
-import { connect, createServer } from "node:net";
+import { createServer } from "node:net";
 import type { Server, Socket } from "node:net";
 
 // Upstreams for streaming, status and retry cases, and two that drop a reused connection.
@@ -12,34 +11,6 @@ export const RACY_FIN_IP = "127.0.0.16";
 export const RACY_RST_IP = "127.0.0.10";
 // A raw upstream answering with status lines node's parser or writer objects to, or not HTTP at all.
 export const ODD_IP = "127.0.0.9";
-
-/** Raw bytes on a fresh connection; resolves with everything the server sent back. */
-export function rawExchange(port: number, bytes: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, "127.0.0.1", () => socket.write(bytes));
-    let received = "";
-    socket.on("data", (d: Buffer) => (received += d.toString("latin1")));
-    socket.on("end", () => resolve(received));
-    socket.on("error", reject);
-    socket.setTimeout(5000, () => socket.destroy(new Error("raw exchange timed out")));
-  });
-}
-
-/** The body of one raw HTTP/1.1 response (headers and body as received), de-chunked when chunked. */
-export function rawBody(response: string): string {
-  const split = response.indexOf("\r\n\r\n");
-  const head = response.slice(0, split);
-  let rest = response.slice(split + 4);
-  if (!/\r\ntransfer-encoding: chunked/i.test(head)) return rest;
-  let body = "";
-  for (;;) {
-    const line = rest.indexOf("\r\n");
-    const size = Number.parseInt(rest.slice(0, line), 16);
-    if (!(size > 0)) return body;
-    body += rest.slice(line + 2, line + 2 + size);
-    rest = rest.slice(line + 2 + size + 2);
-  }
-}
 
 /** Resolves when `release()` is called; lets a test hold an upstream mid-body. */
 export function gate(): { wait: Promise<void>; release: () => void } {
