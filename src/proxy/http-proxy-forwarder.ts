@@ -7,6 +7,7 @@
 // docs/design/forwarding.md says why undici is the default.
 import http from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
 import httpProxy from "http-proxy";
 import type { AttemptOutcome } from "../health/outlier-detector.ts";
 import { publishRetry, publishUpstreamAttempt } from "../observability/events.ts";
@@ -88,6 +89,16 @@ export class HttpProxyForwarder implements Forwarder {
     if (!attempt) return;
     attempt.reusedSocket = proxyReq.reusedSocket;
     const policy = attempt.request.member.policy;
+    // http-proxy joins target and request paths with a URL join that collapses "//";
+    // the request target is forwarded as received (docs/routing.md).
+    if (req.url !== undefined) proxyReq.path = req.url;
+    // A 101 to a request that asked for no upgrade: without this listener node drops the
+    // socket silently and the client waits for an answer that never comes.
+    // (node has already marked the request destroyed, so this answers the client directly.)
+    proxyReq.on("upgrade", (_upgraded: IncomingMessage, socket: Duplex) => {
+      socket.destroy();
+      this.#onError(attempt, codedError("TURNOUT_UPSTREAM_PROTOCOL", "upstream switched protocols on a request that asked for no upgrade"));
+    });
     proxyReq.on("information", (info: http.InformationEvent) => {
       // 103 Early Hints is passed on; other interim responses concern this hop only.
       const { res } = attempt.request;
