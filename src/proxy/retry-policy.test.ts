@@ -24,7 +24,9 @@ const cases: [RetryCondition[], AttemptResult, string, boolean][] = [
   [["gateway-error"], { status: 500 }, "GET", false],
   [["gateway-error"], { failure: "connect" }, "GET", true],
   [["gateway-error"], { failure: "protocol" }, "GET", true],
-  [["gateway-error"], { failure: "connect" }, "POST", false],
+  // The request never left: gateway-error covers connection failures for every method (docs/health-and-resilience.md).
+  [["gateway-error"], { failure: "connect" }, "POST", true],
+  [["gateway-error"], { failure: "protocol" }, "POST", false],
 ];
 
 for (const [retryOn, result, method, expected] of cases) {

@@ -51,11 +51,12 @@ export function retryAllowed(retryOn: readonly RetryCondition[], result: Attempt
     if (retryOn.includes("5xx") && result.status >= 500) return true;
     return retryOn.includes("gateway-error") && (result.status === 502 || result.status === 503 || result.status === 504);
   }
+  const connectFailures = retryOn.includes("connect-failure") || retryOn.includes("gateway-error");
   // Non-idempotent requests may have had effects upstream unless the connection never opened.
-  if (!isIdempotent(method)) return result.failure === "connect" && retryOn.includes("connect-failure");
+  if (!isIdempotent(method)) return result.failure === "connect" && connectFailures;
   switch (result.failure) {
     case "connect":
-      return retryOn.includes("connect-failure") || retryOn.includes("gateway-error");
+      return connectFailures;
     case "reset":
       return retryOn.includes("reset");
     case "timeout":
