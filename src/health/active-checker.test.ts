@@ -114,15 +114,19 @@ function setup(list: ProbeServer[], schedule?: ProbeScheduler): {
 /** Timers the test fires by hand, to count sessions by their pending probe. */
 class ManualScheduler {
   readonly pending = new Map<number, () => void>();
+  /** The delay each pending probe was scheduled with. */
+  readonly delays = new Map<number, number>();
   #next = 0;
-  readonly schedule: ProbeScheduler = (callback) => {
+  readonly schedule: ProbeScheduler = (callback, delayMs) => {
     const id = this.#next++;
     this.pending.set(id, callback);
-    return () => this.pending.delete(id);
+    this.delays.set(id, delayMs);
+    return () => this.pending.delete(id) && this.delays.delete(id);
   };
   fireAll(): void {
     const due = [...this.pending.values()];
     this.pending.clear();
+    this.delays.clear();
     for (const callback of due) callback();
   }
 }
@@ -209,6 +213,20 @@ void test("an endpoint targeted twice gets one session, with the shortest interv
   assert.equal(server.requests.length, 1, "one probe per round, not one per route");
   checker.stop();
   assert.equal(scheduler.pending.size, 0);
+});
+
+void test("a shorter interval takes effect at once, not after the probe the longer one scheduled", async () => {
+  const server = await startServer("127.0.0.24");
+  const scheduler = new ManualScheduler();
+  const { checker } = setup([server], scheduler.schedule);
+  checker.update([targetFor(server, { intervalMs: 30_000 })]);
+  assert.deepEqual([...scheduler.delays.values()], [15_000]);
+  checker.update([targetFor(server, { intervalMs: 200 })]);
+  assert.deepEqual([...scheduler.delays.values()], [100], "one pending probe, within the new interval");
+  checker.update([targetFor(server, { intervalMs: 30_000 })]);
+  assert.deepEqual([...scheduler.delays.values()], [100], "a longer interval applies from the next probe on");
+  checker.stop();
+  await server.close();
 });
 
 void test("sessions of endpoints no longer targeted stop: no more probes, and their flag is cleared", async () => {

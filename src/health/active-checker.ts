@@ -106,7 +106,14 @@ export class ActiveHealthChecker {
     for (const [address, target] of desired) {
       const existing = this.#sessions.get(address);
       if (existing) {
+        const sooner = target.intervalMs < existing.target.intervalMs;
         existing.target = target;
+        // A shorter interval (an edited annotation, a second route with tighter settings) starts
+        // now, not after the probe the longer one scheduled, up to a whole old interval away.
+        if (sooner && existing.cancelTimer) {
+          existing.cancelTimer();
+          existing.cancelTimer = this.#schedule(() => this.#probe(existing), firstProbeDelayMs(target.intervalMs, this.#random));
+        }
         continue;
       }
       const session: Session = {
