@@ -58,6 +58,20 @@ test("every invalid value is reported at once, naming where it came from", () =>
   assert.ok(errors.some((e) => e.startsWith("TURNOUT_BIND_ADDRESS=nowhere")));
 });
 
+test("an unknown flag is reported with every other problem, with a suggestion when one is close", () => {
+  const result = parseConfig(["--wrokers", "2", "--http-port=70000", "stray", "--no-such-flag", "--log-level"], {});
+  assert.equal(result.ok, false);
+  const errors = result.ok === false ? result.errors : [];
+  assert.deepEqual(errors.slice(0, 4), [
+    "unknown flag --wrokers: did you mean --workers?",
+    'unexpected argument "stray": flags take the form --name=value',
+    "unknown flag --no-such-flag",
+    "--log-level: a value is missing (--log-level=VALUE)",
+  ]);
+  assert.equal(errors.length, 5);
+  assert.ok(errors[4]?.startsWith("--http-port=70000: "), errors[4]);
+});
+
 test("unknown flags and contradictory modes are errors; --help documents every flag", () => {
   assert.equal(parseConfig(["--no-such-flag"], {}).ok, false);
   assert.equal(parseConfig(["--kubeconfig", "/k", "--manifests", "/m"], {}).ok, false);

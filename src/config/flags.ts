@@ -4,6 +4,7 @@ import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
+import { closestMatch } from "./edit-distance.ts";
 
 export const CONTROLLER_NAME = "turnout.dev/ingress-controller";
 
@@ -135,21 +136,45 @@ export function envName(flag: string): string {
   return `TURNOUT_${flag.toUpperCase().replaceAll("-", "_")}`;
 }
 
+type ArgToken = NonNullable<ReturnType<typeof parseArgs>["tokens"]>[number];
+
+/** Unknown flags (with a suggestion when one is close), string flags without a value, and stray arguments. */
+function commandLineErrors(tokens: readonly ArgToken[], options: Readonly<Record<string, { type: "string" | "boolean" }>>): string[] {
+  const errors: string[] = [];
+  // "--wrokers 2": the 2 belongs to the unknown flag, and is not reported again.
+  let valueOfUnknown = false;
+  for (const token of tokens) {
+    const wasValueOfUnknown = valueOfUnknown;
+    valueOfUnknown = false;
+    if (token.kind === "option") {
+      const known = options[token.name];
+      if (known === undefined) {
+        const suggestion = closestMatch(token.name, Object.keys(options), 2);
+        errors.push(`unknown flag ${token.rawName}${suggestion === undefined ? "" : `: did you mean --${suggestion}?`}`);
+        valueOfUnknown = token.value === undefined;
+      } else if (known.type === "string" && token.value === undefined) {
+        errors.push(`${token.rawName}: a value is missing (--${token.name}=VALUE)`);
+      }
+    } else if (token.kind === "positional" && !wasValueOfUnknown) {
+      errors.push(`unexpected argument ${JSON.stringify(token.value)}: flags take the form --name=value`);
+    }
+  }
+  return errors;
+}
+
 /** Parses argv (without node and script) and env; every problem is reported, not just the first. */
 export function parseConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ConfigResult {
   const options: Record<string, { type: "string" | "boolean" }> = { help: { type: "boolean" } };
   for (const [name, spec] of Object.entries(FLAGS)) options[name] = { type: spec.type };
-  let parsed: ReturnType<typeof parseArgs>;
-  try {
-    parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false, allowNegative: true });
-  } catch (error) {
-    return { ok: false, errors: [error instanceof Error ? error.message : String(error)] };
-  }
-  if (parsed.values.help === true) return { ok: "help", text: helpText() };
+  // Not strict: parseArgs would throw on the first unknown flag, hiding every other problem.
+  const parsed = parseArgs({ args: [...argv], options, strict: false, allowPositionals: true, allowNegative: true, tokens: true });
+  const errors = commandLineErrors(parsed.tokens, options);
+  if (parsed.values.help === true && errors.length === 0) return { ok: "help", text: helpText() };
 
-  const errors: string[] = [];
   const values: Partial<Record<FlagName, unknown>> = {};
   for (const [name, spec] of Object.entries(FLAGS) as [FlagName, FlagSpec][]) {
+    // A string flag without its value is already reported.
+    if (spec.type === "string" && parsed.values[name] === true) continue;
     const raw = parsed.values[name] ?? env[envName(name)] ?? spec.default;
     const result = spec.schema.safeParse(raw);
     if (result.success) values[name] = result.data;
