@@ -217,8 +217,8 @@ after(async () => {
 describe("two workers, one control plane", () => {
   test("two proxy processes serve; readiness means both serve the current table", async () => {
     assert.equal(childPids(turnout.pid).length, 2);
-    // Port 0 (the kernel's pick) cannot be bound once per worker: they share the primary's socket.
-    assert.deepEqual((await turnout.waitForLog((l) => l.msg === "listening")).sockets, { http: "shared", https: "shared" });
+    // Port 0 is resolved by the primary, so each worker binds the resolved port with a socket of its own.
+    assert.deepEqual((await turnout.waitForLog((l) => l.msg === "listening")).sockets, { http: "one per worker", https: "one per worker" });
     const debug = await turnout.debugRoutes();
     assert.equal(debug.workers?.length, 2);
     for (const worker of debug.workers ?? []) assert.deepEqual({ listening: worker.listening, generation: worker.generation }, { listening: true, generation: debug.generation });

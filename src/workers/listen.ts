@@ -11,8 +11,9 @@ export function reusesPort(reusePort: boolean, port: number): boolean {
  * `reusePort`: bind a socket of this process's own with SO_REUSEPORT, so that every
  * worker has one and the kernel deals connections out by hash. Without it, cluster
  * workers share the primary's socket. Port 0 would give each worker a different
- * port, so it always shares; so do other systems than Linux, where Node refuses the
- * option or the kernel gives every connection to the newest socket.
+ * port, so it always shares (the primary resolves it first: see pickFreePort); so do
+ * other systems than Linux, where Node refuses the option or the kernel gives every
+ * connection to the newest socket.
  */
 export function listen(server: Server, port: number, host: string, reusePort = false): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -23,6 +24,17 @@ export function listen(server: Server, port: number, host: string, reusePort = f
       resolve(typeof address === "object" && address ? address.port : port);
     });
   });
+}
+
+/**
+ * A port free on `host` now, picked by the kernel: the primary resolves port 0 once, so
+ * every worker, and every replacement of one, listens on the same port.
+ */
+export async function pickFreePort(host: string): Promise<number> {
+  const probe = createServer();
+  const port = await listen(probe, 0, host);
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
 }
 
 /**

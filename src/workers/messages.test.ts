@@ -97,8 +97,8 @@ test("every primary message kind parses after the trip", () => {
     endpoints: [{ addresses: ["10.0.0.1"], conditions: { ready: true, serving: true, terminating: false } }],
   };
   const messages: unknown[] = [
-    { type: "snapshot", selfSigned: { cert: "c", key: "k" }, slices: [slice], secrets: [secret("tls")], failedActiveChecks: ["10.0.0.1:8080"] },
-    { type: "snapshot", selfSigned: { cert: "c", key: "k" }, published: { generation: 2, publishedAt: 5, table: sampleTable() }, slices: [], secrets: [], failedActiveChecks: [] },
+    { type: "snapshot", selfSigned: { cert: "c", key: "k" }, ports: { http: 8080, https: 8443 }, slices: [slice], secrets: [secret("tls")], failedActiveChecks: ["10.0.0.1:8080"] },
+    { type: "snapshot", selfSigned: { cert: "c", key: "k" }, ports: { http: 8080, https: 8443 }, published: { generation: 2, publishedAt: 5, table: sampleTable() }, slices: [], secrets: [], failedActiveChecks: [] },
     { type: "slice", change: "upsert", slice },
     { type: "slice", change: "delete", slice },
     { type: "secret", change: "upsert", secret: secret("tls") },

@@ -40,6 +40,8 @@ const primaryMessage = z.discriminatedUnion("type", [
   z.object({
     type: z.literal("snapshot"),
     selfSigned: z.object({ cert: z.string(), key: z.string() }),
+    /** The ports to listen on: the flags', with port 0 already resolved by the primary. */
+    ports: z.object({ http: z.number().int().min(1).max(65535), https: z.number().int().min(1).max(65535) }),
     published: publishedTable.optional(),
     slices: z.array(endpointSlice),
     secrets: z.array(secret),

@@ -9,7 +9,7 @@ import { DEFAULT_CERTIFICATE_NAME, TlsServer, generateSelfSignedCertificate } fr
 import type { Logger } from "../observability/logger.ts";
 import { ControlPlane } from "./control-plane.ts";
 import { activeCheckChanges, failedActiveChecks, snapshotMessage, tableUpdate } from "./replication.ts";
-import { ensurePortFree, reusesPort } from "./listen.ts";
+import { ensurePortFree, pickFreePort, reusesPort } from "./listen.ts";
 import { gracefulShutdown } from "./shutdown.ts";
 import type { SnapshotMessage } from "./messages.ts";
 import type { Turnout } from "./turnout.ts";
@@ -20,10 +20,16 @@ export async function runPrimary(config: Readonly<Config>, logger: Logger): Prom
   const registry = new EndpointRegistry({ logger: logger.child({ component: "endpoints" }) });
   // One default certificate for every worker: clients must not see it change between connections.
   const selfSigned = generateSelfSignedCertificate({ commonName: DEFAULT_CERTIFICATE_NAME, now: new Date() });
+  // Port 0 is resolved here, once: workers asking the kernel each time would get a new
+  // port whenever every worker had exited (node:cluster drops the shared socket then).
+  const ports = {
+    http: config.httpPort === 0 ? await pickFreePort(config.bindAddress) : config.httpPort,
+    https: config.httpsPort === 0 ? await pickFreePort(config.bindAddress) : config.httpsPort,
+  };
   const fleet: WorkerFleet = new WorkerFleet({
     size: config.workers,
     logger: logger.child({ component: "workers" }),
-    snapshot: (): SnapshotMessage => snapshotMessage({ selfSigned, published: holder.current, store: control.store, registry }),
+    snapshot: (): SnapshotMessage => snapshotMessage({ selfSigned, ports, published: holder.current, store: control.store, registry }),
   });
 
   // Active-check flags are replicated level-triggered: after anything that may change
@@ -69,13 +75,13 @@ export async function runPrimary(config: Readonly<Config>, logger: Logger): Prom
   registry.onChange(syncActiveChecks);
 
   const admin = await control.listenAdmin();
-  for (const port of [config.httpPort, config.httpsPort]) {
+  for (const port of [ports.http, ports.https]) {
     if (reusesPort(config.reusePort, port)) await ensurePortFree(port, config.bindAddress);
   }
   const { http, https } = await fleet.start();
   // How connections reach the workers: a socket each (dealt by the kernel's hash) or one shared.
   const sockets = (port: number): string => (reusesPort(config.reusePort, port) ? "one per worker" : "shared");
-  logger.info("listening", { http, https, admin, bindAddress: config.bindAddress, mode: config.mode, workers: config.workers, sockets: { http: sockets(config.httpPort), https: sockets(config.httpsPort) } });
+  logger.info("listening", { http, https, admin, bindAddress: config.bindAddress, mode: config.mode, workers: config.workers, sockets: { http: sockets(ports.http), https: sockets(ports.https) } });
   await control.start();
 
   return gracefulShutdown({ config, logger, control, drainProxy: (graceMs) => fleet.drain(graceMs) });

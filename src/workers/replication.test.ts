@@ -19,6 +19,7 @@ import { TranslationCache, buildRouteTable } from "../translate/index.ts";
 import { at, service, simpleIngress, snapshot } from "../translate/test-objects.ts";
 
 const SELF_SIGNED = { cert: "cert", key: "key" };
+const PORTS = { http: 8080, https: 8443 };
 
 function slice(service: string, name: string, ips: string[]): EndpointSlice {
   return {
@@ -88,7 +89,7 @@ class PrimarySide {
   }
 
   snapshot(): PrimaryMessage {
-    return snapshotMessage({ selfSigned: SELF_SIGNED, published: this.holder.current, store: this.store, registry: this.registry });
+    return snapshotMessage({ selfSigned: SELF_SIGNED, ports: PORTS, published: this.holder.current, store: this.store, registry: this.registry });
   }
 
   syncFlags(): void {
@@ -163,7 +164,7 @@ test("a worker present from the start and one joining late both converge on the 
 
 test("a flag for an address whose slice has not arrived is ignored, so flags travel after slices", () => {
   const worker = new WorkerSide();
-  worker.receive({ type: "snapshot", selfSigned: SELF_SIGNED, slices: [], secrets: [], failedActiveChecks: [] });
+  worker.receive({ type: "snapshot", selfSigned: SELF_SIGNED, ports: PORTS, slices: [], secrets: [], failedActiveChecks: [] });
   worker.receive({ type: "active-check", address: "10.0.0.1:8080", failed: true });
   worker.receive({ type: "slice", change: "upsert", slice: slice("web", "web-1", ["10.0.0.1", "10.0.0.2"]) });
   assert.equal(worker.registry.health("10.0.0.1:8080"), undefined);
@@ -174,7 +175,7 @@ test("a flag for an address whose slice has not arrived is ignored, so flags tra
 
 test("tables: only newer generations are served; certificates follow tables and Secrets once a table exists", () => {
   const worker = new WorkerSide();
-  worker.receive({ type: "snapshot", selfSigned: SELF_SIGNED, slices: [], secrets: [tlsSecret("a", "1")], failedActiveChecks: [] });
+  worker.receive({ type: "snapshot", selfSigned: SELF_SIGNED, ports: PORTS, slices: [], secrets: [tlsSecret("a", "1")], failedActiveChecks: [] });
   const servedHosts = (): number | undefined => worker.holder.current?.table.exactHosts.size;
   assert.equal(servedHosts(), undefined);
   worker.receive({ type: "secret", change: "upsert", secret: tlsSecret("b", "1") });
@@ -216,7 +217,7 @@ test("table deltas: a worker following them serves what the primary serves, and 
     );
   const primaryHolder = new RouteTableHolder();
   const worker = new WorkerSide();
-  worker.receive({ type: "snapshot", selfSigned: SELF_SIGNED, slices: [], secrets: [], failedActiveChecks: [] });
+  worker.receive({ type: "snapshot", selfSigned: SELF_SIGNED, ports: PORTS, slices: [], secrets: [], failedActiveChecks: [] });
   let previous: PublishedTable | undefined;
   const sentHosts: number[] = [];
   let ingresses = hostsOf(0).map((ingress) => ({ ...ingress, meta: { ...ingress.meta, resourceVersion: "0" } }));

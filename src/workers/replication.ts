@@ -97,6 +97,7 @@ export function activeCheckChanges(before: ReadonlySet<string>, after: ReadonlyS
 /** Everything a worker needs to serve, as of now. Flags come after the slices naming their addresses. */
 export function snapshotMessage(input: {
   selfSigned: CertificatePem;
+  ports: { http: number; https: number };
   published: PublishedTable | undefined;
   store: ClusterStore;
   registry: EndpointRegistry;
@@ -105,6 +106,7 @@ export function snapshotMessage(input: {
   return {
     type: "snapshot",
     selfSigned: input.selfSigned,
+    ports: input.ports,
     ...(published ? { published: { generation: published.generation, publishedAt: published.publishedAt, table: published.table } } : {}),
     slices: input.store.list("EndpointSlice"),
     secrets: input.store.list("Secret"),

@@ -43,7 +43,7 @@ export function runWorker(config: Readonly<Config>, baseLogger: Logger): Promise
     const start = (snapshot: Extract<PrimaryMessage, { type: "snapshot" }>): void => {
       let data: DataPlane;
       try {
-        data = new DataPlane({ config, logger, holder, registry, selfSigned: snapshot.selfSigned });
+        data = new DataPlane({ config: { ...config, httpPort: snapshot.ports.http, httpsPort: snapshot.ports.https }, logger, holder, registry, selfSigned: snapshot.selfSigned });
       } catch (error) {
         return reject(error instanceof Error ? error : new Error(String(error)));
       }
