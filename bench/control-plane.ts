@@ -91,7 +91,7 @@ export function measureControlPlane(ingressCounts: readonly number[]): ControlPl
     const store = new ClusterStore();
     const registry = new EndpointRegistry();
     const holder = new RouteTableHolder();
-    const reconciler = new Reconciler({ store, registry, holder, settings, logger: silent, diagnostics: new DiagnosticReporter(silent) });
+    const reconciler = new Reconciler({ store, registry, holder, settings, logger: silent, diagnostics: new DiagnosticReporter({ logger: silent }) });
     for (let i = 0; i < count; i++) {
       store.upsert(serviceOf(i));
       store.upsert(sliceOf(i, 5));

@@ -188,6 +188,19 @@ describe("backend Service lifecycle", () => {
     await eventually("team-a.test", "/", "o3");
   });
 
+  test("an Ingress applied a moment before its Service: no Warning, since the gap lasted under a second", async () => {
+    const k = api.client;
+    await k.apply(ingress({ name: "early", host: "early.test", paths: [{ path: "/", service: "late", port: 80 }, { path: "/ok", service: "web", port: 80 }] }));
+    // Routed: turnout has built a table with this Ingress and no Service "late".
+    await eventually("early.test", "/ok", "o1");
+    await k.apply(service("late"));
+    await k.apply(endpointSlice("late-1", "late", port, [{ ip: IPS[3]! }]));
+    await eventually("early.test", "/", "o4");
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.deepEqual(await eventsFor("early"), []);
+    assert.deepEqual(turnout.logs.filter((l) => l.ref === "default/early" && l.level === "warn"), [], "no warning logged");
+  });
+
   test("an ExternalName Service is refused with an UnsupportedBackend Event; turned into a ClusterIP Service, it serves", async () => {
     const k = api.client;
     await k.apply({ apiVersion: "v1", kind: "Service", metadata: { name: "external", namespace: "default" }, spec: { type: "ExternalName", externalName: "example.org", ports: [{ name: "http", port: 80 }] } });

@@ -1,8 +1,9 @@
 // Turns translation diagnostics into log lines and Kubernetes Events, once per
-// distinct problem: a diagnostic that persists across rebuilds is not repeated;
-// one that goes away and comes back is reported again.
+// distinct problem that has lasted `settleMs`: a diagnostic that persists across
+// rebuilds is not repeated; one that goes away and comes back is reported again.
 import type { Diagnostic } from "../routing/route-table.ts";
 import type { Logger } from "../observability/logger.ts";
+import { realTimers, type Timers } from "./timers.ts";
 
 /** Where Warning Events go in cluster mode (file mode has none). */
 export interface EventSink {
@@ -12,52 +13,91 @@ export interface EventSink {
 /** The uid of the object a diagnostic is about, as it is now; undefined when unknown. */
 export type ObjectUid = (ref: Diagnostic["ref"]) => string | undefined;
 
-export class DiagnosticReporter {
-  readonly #logger: Logger;
-  readonly #events: EventSink | undefined;
-  readonly #uidOf: ObjectUid;
-  #active = new Map<string, Diagnostic>();
-
+export interface DiagnosticReporterOptions {
+  logger: Logger;
+  events?: EventSink;
   /**
-   * `uidOf` tells a replaced object (same name, new uid: `kubectl replace --force`, a
-   * delete and re-apply) from the old one, so the same problem on the new object is
-   * reported again: `kubectl describe` lists only the Events of the object's own uid.
+   * Tells a replaced object (same name, new uid: `kubectl replace --force`, a delete
+   * and re-apply) from the old one, so the same problem on the new object is reported
+   * again: `kubectl describe` lists only the Events of the object's own uid.
    */
-  constructor(logger: Logger, events?: EventSink, uidOf: ObjectUid = () => undefined) {
-    this.#logger = logger;
-    this.#events = events;
-    this.#uidOf = uidOf;
+  uidOf?: ObjectUid;
+  /**
+   * A problem is reported once it has lasted this long. Objects created or deleted
+   * together reach the controller on separate watch streams in any order, so an
+   * Ingress can be seen for a moment without its Service; such a gap is not a problem.
+   */
+  settleMs?: number;
+  timers?: Timers;
+}
+
+interface ActiveDiagnostic {
+  diagnostic: Diagnostic;
+  since: number;
+  reported: boolean;
+}
+
+export class DiagnosticReporter {
+  readonly #o: Required<Omit<DiagnosticReporterOptions, "events">> & Pick<DiagnosticReporterOptions, "events">;
+  #active = new Map<string, ActiveDiagnostic>();
+  #timer: unknown;
+
+  constructor(options: DiagnosticReporterOptions) {
+    this.#o = { uidOf: () => undefined, settleMs: 0, timers: realTimers, ...options };
   }
 
   #key(d: Diagnostic): string {
-    return `${d.ref.kind}\0${d.ref.namespace}\0${d.ref.name}\0${this.#uidOf(d.ref) ?? ""}\0${d.reason}\0${d.message}`;
+    return `${d.ref.kind}\0${d.ref.namespace}\0${d.ref.name}\0${this.#o.uidOf(d.ref) ?? ""}\0${d.reason}\0${d.message}`;
   }
 
-  /** Reports what is new since the last call; returns how many were new. */
-  report(diagnostics: readonly Diagnostic[]): number {
-    const next = new Map<string, Diagnostic>();
-    let fresh = 0;
-    for (const d of diagnostics) {
-      const key = this.#key(d);
-      next.set(key, d);
-      if (this.#active.has(key)) continue;
-      fresh += 1;
-      const fields = { ref: `${d.ref.namespace}/${d.ref.name}`, kind: d.ref.kind, reason: d.reason };
-      if (d.severity === "Warning") this.#logger.warn(d.message, fields);
-      else this.#logger.info(d.message, fields);
-      this.#events?.emit(d);
+  /** Takes the diagnostics of the latest rebuild: every problem there is now. */
+  report(diagnostics: readonly Diagnostic[]): void {
+    const now = this.#o.timers.now();
+    const next = new Map<string, ActiveDiagnostic>();
+    for (const diagnostic of diagnostics) {
+      const key = this.#key(diagnostic);
+      next.set(key, this.#active.get(key) ?? next.get(key) ?? { diagnostic, since: now, reported: false });
     }
     this.#active = next;
-    return fresh;
+    this.#reportSettled();
   }
 
-  /** Writes every active diagnostic as an Event again (a new leader takes over Event writing). */
+  /** Writes every reported diagnostic still active as an Event again (a new leader takes over Event writing). */
   replayEvents(): void {
-    for (const d of this.#active.values()) this.#events?.emit(d);
+    for (const entry of this.#active.values()) if (entry.reported) this.#o.events?.emit(entry.diagnostic);
   }
 
-  /** Diagnostics of the latest rebuild, for /debug and metrics. */
+  /** Diagnostics of the latest rebuild, settled or not, for /debug and metrics. */
   active(): Diagnostic[] {
-    return [...this.#active.values()];
+    return [...this.#active.values()].map((entry) => entry.diagnostic);
+  }
+
+  /** Cancels the pending report (shutdown). */
+  stop(): void {
+    if (this.#timer !== undefined) this.#o.timers.clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Reports what has lasted `settleMs`; waits for the earliest of the rest. */
+  #reportSettled(): void {
+    const { timers, settleMs, logger, events } = this.#o;
+    this.stop();
+    const now = timers.now();
+    let nextDue = Infinity;
+    for (const entry of this.#active.values()) {
+      if (entry.reported) continue;
+      const due = entry.since + settleMs;
+      if (due > now) {
+        nextDue = Math.min(nextDue, due);
+        continue;
+      }
+      entry.reported = true;
+      const d = entry.diagnostic;
+      const fields = { ref: `${d.ref.namespace}/${d.ref.name}`, kind: d.ref.kind, reason: d.reason };
+      if (d.severity === "Warning") logger.warn(d.message, fields);
+      else logger.info(d.message, fields);
+      events?.emit(d);
+    }
+    if (nextDue !== Infinity) this.#timer = timers.setTimeout(() => this.#reportSettled(), nextDue - now);
   }
 }

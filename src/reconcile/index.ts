@@ -2,3 +2,4 @@
 // May import store/, translate/, routing/, endpoints/, observability/.
 export * from "./reconciler.ts";
 export * from "./diagnostic-reporter.ts";
+export * from "./timers.ts";

@@ -10,34 +10,7 @@ import { RouteTableHolder } from "../routing/published-table.ts";
 import { createLogger } from "../observability/logger.ts";
 import { DiagnosticReporter } from "./diagnostic-reporter.ts";
 import { Reconciler } from "./reconciler.ts";
-import type { Timers } from "./reconciler.ts";
-
-/** Timers driven by the test: `advance(ms)` runs what is due. */
-class FakeTimers implements Timers {
-  time = 0;
-  #next = 1;
-  readonly #pending = new Map<number, { at: number; fn: () => void }>();
-  now = (): number => this.time;
-  setTimeout = (fn: () => void, ms: number): unknown => {
-    const id = this.#next++;
-    this.#pending.set(id, { at: this.time + ms, fn });
-    return id;
-  };
-  clearTimeout = (handle: unknown): void => {
-    this.#pending.delete(handle as number);
-  };
-  advance(ms: number): void {
-    const until = this.time + ms;
-    for (;;) {
-      const due = [...this.#pending.entries()].filter(([, t]) => t.at <= until).sort((a, b) => a[1].at - b[1].at)[0];
-      if (!due) break;
-      this.#pending.delete(due[0]);
-      this.time = due[1].at;
-      due[1].fn();
-    }
-    this.time = until;
-  }
-}
+import { ManualTimers } from "./test-timers.ts";
 
 const meta = (name: string, rv = "1") => ({ namespace: "default", name, uid: name, resourceVersion: rv, generation: 1, creationTimestamp: "2026-01-01T00:00:00Z", labels: {}, annotations: {} });
 const svc = (name: string): Service => ({ kind: "Service", meta: meta(name), type: "ClusterIP", ports: [{ name: "http", port: 80, protocol: "TCP" }], loadBalancerIngress: [] });
@@ -58,8 +31,8 @@ const slice = (rv: string, ips: string[]): EndpointSlice => ({
 });
 
 /** `rebuildCostMs`: how much clock time each rebuild takes. */
-function setup(rebuildCostMs = 0): { store: ClusterStore; registry: EndpointRegistry; holder: RouteTableHolder; reconciler: Reconciler; timers: FakeTimers } {
-  const timers = new FakeTimers();
+function setup(rebuildCostMs = 0): { store: ClusterStore; registry: EndpointRegistry; holder: RouteTableHolder; reconciler: Reconciler; timers: ManualTimers } {
+  const timers = new ManualTimers();
   const store = new ClusterStore();
   const registry = new EndpointRegistry();
   const holder = new RouteTableHolder();
@@ -70,7 +43,7 @@ function setup(rebuildCostMs = 0): { store: ClusterStore; registry: EndpointRegi
     holder,
     logger,
     timers,
-    diagnostics: new DiagnosticReporter(logger),
+    diagnostics: new DiagnosticReporter({ logger }),
     settings: { ingressClass: "turnout", controllerName: "turnout.dev/ingress-controller", watchIngressWithoutClass: true },
     holdoffMs: 5,
     costFactor: 2,

@@ -16,19 +16,7 @@ import type { EndpointRegistry } from "../endpoints/endpoint-registry.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { DiagnosticReporter } from "./diagnostic-reporter.ts";
 import { channels, publishRebuild } from "../observability/events.ts";
-
-export interface Timers {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const realTimers: Timers = {
-  // Epoch milliseconds with sub-millisecond resolution: rebuild costs are often below 1 ms.
-  now: () => performance.timeOrigin + performance.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
+import { realTimers, type Timers } from "./timers.ts";
 
 export interface RebuildOutcome {
   result: TranslationResult;

@@ -25,6 +25,9 @@ import { publishHealthEvents } from "../observability/health-events.ts";
 import { listen } from "./listen.ts";
 import { releaseMemory } from "./release-memory.ts";
 
+/** A problem is logged and becomes an Event once it has lasted this long (docs/operations.md). */
+const DIAGNOSTIC_SETTLE_MS = 1000;
+
 export interface ControlPlaneOptions {
   config: Readonly<Config>;
   logger: Logger;
@@ -62,6 +65,7 @@ export class ControlPlane {
   readonly healthChecker: ActiveHealthChecker;
   readonly #o: ControlPlaneOptions;
   readonly #reconciler: Reconciler;
+  readonly #diagnostics: DiagnosticReporter;
   readonly #tlsDiagnostics: DiagnosticReporter;
   readonly #elector: ClusterEdge.LeaderElector | undefined;
   readonly #statusWriter: ClusterEdge.IngressStatusWriter | undefined;
@@ -102,8 +106,10 @@ export class ControlPlane {
     let events: EventSink | undefined;
     if (k8s && kubeConfig) events = new k8s.EventRecorder(kubeConfig, store, logger.child({ component: "events" }), instance, () => this.#elector?.isLeader ?? true);
     const uidOf: ObjectUid = (ref) => (isObjectKind(ref.kind) ? store.get(ref.kind, ref.namespace, ref.name)?.meta.uid : undefined);
-    const diagnostics = new DiagnosticReporter(logger.child({ component: "translate" }), events, uidOf);
-    const tlsDiagnostics = new DiagnosticReporter(logger.child({ component: "tls" }), events, uidOf);
+    const reporting = { ...(events ? { events } : {}), uidOf, settleMs: DIAGNOSTIC_SETTLE_MS };
+    const diagnostics = new DiagnosticReporter({ logger: logger.child({ component: "translate" }), ...reporting });
+    const tlsDiagnostics = new DiagnosticReporter({ logger: logger.child({ component: "tls" }), ...reporting });
+    this.#diagnostics = diagnostics;
     this.#tlsDiagnostics = tlsDiagnostics;
     // Certificates follow both table publishes and Secret changes (a rotation changes no route).
     store.onChange((change) => {
@@ -213,6 +219,8 @@ export class ControlPlane {
   /** Stops following changes: rebuilds, probes and sources. */
   stop(): void {
     this.#reconciler.stop();
+    this.#diagnostics.stop();
+    this.#tlsDiagnostics.stop();
     this.#statusWriter?.stop();
     this.healthChecker.stop();
     void this.#stopSource();
