@@ -64,6 +64,9 @@ export class TurnoutProcess {
     turnout.httpPort = Number(listening.http);
     turnout.httpsPort = Number(listening.https);
     turnout.adminPort = Number(listening.admin);
+    // A suite run with TURNOUT_PROXY_ENGINE set must test that engine, not the default.
+    const engine = options.env?.TURNOUT_PROXY_ENGINE ?? process.env.TURNOUT_PROXY_ENGINE;
+    if (engine && listening.engine !== engine) throw new Error(`turnout runs the ${String(listening.engine)} engine, not ${engine}`);
     if (!options.skipReadyWait) await turnout.waitUntil(async () => (await turnout.admin("/readyz")).status === 200, 15_000, "readyz");
     return turnout;
   }

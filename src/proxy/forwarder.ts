@@ -75,6 +75,13 @@ export function parseForwardEngine(value: string | undefined): { ok: true; engin
   return { ok: false, error: `TURNOUT_PROXY_ENGINE: unknown forwarding engine "${value}"; expected one of ${FORWARD_ENGINES.join(", ")}` };
 }
 
+/** The engine TURNOUT_PROXY_ENGINE selects; throws (turnout does not start) on an unknown one. */
+export function forwardEngineFromEnv(env: NodeJS.ProcessEnv = process.env): ForwardEngine {
+  const parsed = parseForwardEngine(env.TURNOUT_PROXY_ENGINE);
+  if (!parsed.ok) throw new Error(parsed.error);
+  return parsed.engine;
+}
+
 /** The documented error a client gets when the last attempt failed this way. */
 export const FAILURE_CODES: Readonly<Record<FailureKind, ErrorCode>> = {
   connect: "TURNOUT_ERR_UPSTREAM_CONNECT",

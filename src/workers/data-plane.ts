@@ -14,7 +14,8 @@ import type { RouteTable } from "../routing/route-table.ts";
 import { BackendPicker } from "../proxy/backend-picker.ts";
 import { ProxyServer } from "../proxy/proxy-server.ts";
 import { LISTENER_OPTIONS } from "../proxy/listener-options.ts";
-import { parseForwardEngine } from "../proxy/forwarder.ts";
+import { forwardEngineFromEnv } from "../proxy/forwarder.ts";
+import type { ForwardEngine } from "../proxy/forwarder.ts";
 import type { Logger } from "../observability/logger.ts";
 import { publishHealthEvents } from "../observability/health-events.ts";
 import { listen } from "./listen.ts";
@@ -38,6 +39,8 @@ export interface ListeningPorts {
 
 export class DataPlane {
   readonly tls: TlsServer;
+  /** The forwarding engine of this process (TURNOUT_PROXY_ENGINE). */
+  readonly engine: ForwardEngine;
   readonly #o: DataPlaneOptions;
   readonly #picker: BackendPicker;
   readonly #proxy: ProxyServer;
@@ -57,15 +60,14 @@ export class DataPlane {
     });
     this.#picker = new BackendPicker(registry, { random: Math.random, now: () => performance.now(), load });
     this.tls = new TlsServer({ defaultSecret: config.defaultSslCertificate, listener: LISTENER_OPTIONS, ...(options.selfSigned ? { selfSigned: options.selfSigned } : {}) });
-    const engine = parseForwardEngine(process.env.TURNOUT_PROXY_ENGINE);
-    if (!engine.ok) throw new Error(engine.error);
+    this.engine = forwardEngineFromEnv();
     this.#proxy = new ProxyServer({
       holder,
       picker: this.#picker,
       load,
       reporter: outliers,
       httpsRedirectPort: config.httpsRedirectPort,
-      engine: engine.engine,
+      engine: this.engine,
       logger: logger.child({ component: "proxy" }),
     });
     this.#httpListener = { proto: "http", port: config.httpPort };

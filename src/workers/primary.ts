@@ -14,8 +14,11 @@ import { gracefulShutdown } from "./shutdown.ts";
 import type { SnapshotMessage } from "./messages.ts";
 import type { Turnout } from "./turnout.ts";
 import { WorkerFleet } from "./worker-fleet.ts";
+import { forwardEngineFromEnv } from "../proxy/forwarder.ts";
 
 export async function runPrimary(config: Readonly<Config>, logger: Logger): Promise<Turnout> {
+  // Checked here too, so an unknown engine stops turnout at once instead of every worker.
+  const engine = forwardEngineFromEnv();
   const holder = new RouteTableHolder();
   const registry = new EndpointRegistry({ logger: logger.child({ component: "endpoints" }) });
   // One default certificate for every worker: clients must not see it change between connections.
@@ -81,7 +84,7 @@ export async function runPrimary(config: Readonly<Config>, logger: Logger): Prom
   const { http, https } = await fleet.start();
   // How connections reach the workers: a socket each (dealt by the kernel's hash) or one shared.
   const sockets = (port: number): string => (reusesPort(config.reusePort, port) ? "one per worker" : "shared");
-  logger.info("listening", { http, https, admin, bindAddress: config.bindAddress, mode: config.mode, workers: config.workers, sockets: { http: sockets(ports.http), https: sockets(ports.https) } });
+  logger.info("listening", { http, https, admin, bindAddress: config.bindAddress, mode: config.mode, workers: config.workers, engine, sockets: { http: sockets(ports.http), https: sockets(ports.https) } });
   await control.start();
 
   return gracefulShutdown({ config, logger, control, drainProxy: (graceMs) => fleet.drain(graceMs) });

@@ -24,7 +24,7 @@ export async function runSingleProcess(config: Readonly<Config>, logger: Logger)
   });
   const admin = await control.listenAdmin();
   const { http, https } = await data.listen();
-  logger.info("listening", { http, https, admin, bindAddress: config.bindAddress, mode: config.mode, workers: 1 });
+  logger.info("listening", { http, https, admin, bindAddress: config.bindAddress, mode: config.mode, workers: 1, engine: data.engine });
   await control.start();
 
   return gracefulShutdown({ config, logger, control, drainProxy: (graceMs) => data.drain(graceMs) });
