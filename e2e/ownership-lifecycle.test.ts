@@ -95,6 +95,8 @@ describe("IngressClass lifecycle", () => {
     await k.delete({ apiVersion: "networking.k8s.io/v1", kind: "IngressClass", name: "life" });
     await eventually("by-class.test", "/", "status 404");
     await statusBecomes("by-class", "");
+    const lost = turnout.logs.find((l) => l.msg === "Ingress is no longer turnout's; its routes are removed" && l.ref === "default/by-class");
+    assert.equal(lost?.ingressClass, "life", "the log line says why the routes went");
     // Other classes' Ingresses are not affected, and the process is fine.
     assert.equal(await upstreamOf("anchor.test"), "o1");
     assert.equal(await statusOf("anchor"), ADDRESS);

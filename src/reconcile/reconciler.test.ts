@@ -31,12 +31,13 @@ const slice = (rv: string, ips: string[]): EndpointSlice => ({
 });
 
 /** `rebuildCostMs`: how much clock time each rebuild takes. */
-function setup(rebuildCostMs = 0): { store: ClusterStore; registry: EndpointRegistry; holder: RouteTableHolder; reconciler: Reconciler; timers: ManualTimers } {
+function setup(rebuildCostMs = 0): { store: ClusterStore; registry: EndpointRegistry; holder: RouteTableHolder; reconciler: Reconciler; timers: ManualTimers; logs: Record<string, unknown>[] } {
   const timers = new ManualTimers();
   const store = new ClusterStore();
   const registry = new EndpointRegistry();
   const holder = new RouteTableHolder();
-  const logger = createLogger({ level: "error", write: () => {} });
+  const logs: Record<string, unknown>[] = [];
+  const logger = createLogger({ level: "info", write: (line) => logs.push(JSON.parse(line) as Record<string, unknown>) });
   const reconciler = new Reconciler({
     store,
     registry,
@@ -53,7 +54,7 @@ function setup(rebuildCostMs = 0): { store: ClusterStore; registry: EndpointRegi
     },
   });
   store.upsert(svc("web"));
-  return { store, registry, holder, reconciler, timers };
+  return { store, registry, holder, reconciler, timers, logs };
 }
 
 describe("Reconciler", () => {
@@ -119,6 +120,43 @@ describe("Reconciler", () => {
     timers.advance(100);
     assert.equal(reconciler.rebuilds, 2);
     assert.equal(holder.current?.generation, 1);
+  });
+
+  test("an Ingress that stops being turnout's while it still exists is logged with its class; a deleted one is not", () => {
+    const { store, reconciler, timers, logs } = setup();
+    const ourClass = { kind: "IngressClass" as const, meta: meta("ours"), controller: "turnout.dev/ingress-controller" };
+    store.upsert(ourClass);
+    for (const name of ["a", "b", "c"]) store.upsert({ ...ing(name, `${name}.test`), ingressClassName: "ours" });
+    reconciler.markSynced();
+    const lostRefs = (): unknown[] => logs.filter((l) => l.msg === "Ingress is no longer turnout's; its routes are removed").map((l) => `${String(l.ref)} ${String(l.ingressClass)}`);
+    assert.deepEqual(lostRefs(), []);
+
+    store.upsert({ ...ing("a", "a.test", "2"), ingressClassName: "nginx" });
+    store.delete("Ingress", "default", "b");
+    timers.advance(10);
+    assert.deepEqual(lostRefs(), ["default/a nginx"]);
+
+    store.delete("IngressClass", "default", "ours");
+    timers.advance(1000);
+    assert.deepEqual(lostRefs(), ["default/a nginx", "default/c ours"]);
+
+    // Ours again, then lost again: reported again.
+    store.upsert(ourClass);
+    timers.advance(1000);
+    store.upsert({ ...ing("c", "c.test", "2"), ingressClassName: "nginx" });
+    timers.advance(1000);
+    assert.deepEqual(lostRefs(), ["default/a nginx", "default/c ours", "default/c nginx"]);
+  });
+
+  test("when many Ingresses stop being turnout's at once, 20 are named and the rest counted", () => {
+    const { store, reconciler, timers, logs } = setup();
+    store.upsert({ kind: "IngressClass", meta: meta("ours"), controller: "turnout.dev/ingress-controller" });
+    for (let i = 0; i < 25; i++) store.upsert({ ...ing(`i${i}`, `i${i}.test`), ingressClassName: "ours" });
+    reconciler.markSynced();
+    store.delete("IngressClass", "default", "ours");
+    timers.advance(1000);
+    assert.equal(logs.filter((l) => l.msg === "Ingress is no longer turnout's; its routes are removed").length, 20);
+    assert.equal(logs.find((l) => l.msg === "more Ingresses are no longer turnout's")?.count, 5);
   });
 
   test("an invalid edit keeps the last accepted version, also of an Ingress that became ours through a later IngressClass", () => {

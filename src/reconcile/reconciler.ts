@@ -7,8 +7,8 @@
 import type { ClusterStore, StoreChange } from "../store/cluster-store.ts";
 import type { Ingress } from "../store/objects.ts";
 import { objectKey } from "../store/objects.ts";
-import type { TranslateSettings } from "../store/snapshot.ts";
-import { buildRouteTable, sortedIndexOf, TranslationCache } from "../translate/index.ts";
+import type { Snapshot, TranslateSettings } from "../store/snapshot.ts";
+import { buildRouteTable, LEGACY_CLASS_ANNOTATION, ownershipTest, sortedIndexOf, TranslationCache } from "../translate/index.ts";
 import { routeTablesEqual } from "../routing/index.ts";
 import type { RouteTableHolder, PublishedTable } from "../routing/published-table.ts";
 import type { RouteTable, TranslationResult } from "../routing/route-table.ts";
@@ -17,6 +17,9 @@ import type { Logger } from "../observability/logger.ts";
 import type { DiagnosticReporter } from "./diagnostic-reporter.ts";
 import { channels, publishRebuild } from "../observability/events.ts";
 import { realTimers, type Timers } from "./timers.ts";
+
+/** Ingresses named one by one when many stop being turnout's at once (an IngressClass deleted). */
+const MAX_OWNERSHIP_LOGS = 20;
 
 export interface RebuildOutcome {
   result: TranslationResult;
@@ -53,6 +56,8 @@ export class Reconciler {
   #lastAccepted = new Map<string, Ingress>();
   /** Ingresses changed since the last rebuild; undefined: look at all (first rebuild, IngressClass change). */
   #changedIngresses: Set<string> | undefined;
+  /** Ingresses (namespace/name) that were turnout's at the last rebuild. */
+  #owned = new Set<string>();
   readonly #cache = new TranslationCache();
   #rebuilds = 0;
 
@@ -151,12 +156,49 @@ export class Reconciler {
     this.#changedIngresses = new Set();
   }
 
+  /**
+   * Logs the Ingresses that still exist but stopped being turnout's (their class changed,
+   * or their IngressClass went away): their routes disappear, and nothing else says why.
+   */
+  #followOwnership(snapshot: Snapshot): void {
+    const isOurs = ownershipTest(snapshot.ingressClasses, snapshot.settings);
+    const lost: Ingress[] = [];
+    if (this.#changedIngresses === undefined) {
+      const owned = new Set<string>();
+      const existing = new Map<string, Ingress>();
+      for (const ingress of snapshot.ingresses) {
+        const key = objectKey(ingress.meta);
+        existing.set(key, ingress);
+        if (isOurs(ingress)) owned.add(key);
+      }
+      for (const key of this.#owned) {
+        const ingress = existing.get(key);
+        if (ingress && !owned.has(key)) lost.push(ingress);
+      }
+      this.#owned = owned;
+    } else {
+      for (const key of this.#changedIngresses) {
+        const [namespace = "", name = ""] = key.split("/");
+        const ingress = this.#o.store.get("Ingress", namespace, name);
+        if (ingress && isOurs(ingress)) this.#owned.add(key);
+        else if (this.#owned.delete(key) && ingress) lost.push(ingress);
+      }
+    }
+    for (const ingress of lost.slice(0, MAX_OWNERSHIP_LOGS)) {
+      const ingressClass = ingress.ingressClassName ?? ingress.meta.annotations[LEGACY_CLASS_ANNOTATION] ?? "";
+      this.#o.logger.info("Ingress is no longer turnout's; its routes are removed", { ref: objectKey(ingress.meta), ingressClass });
+    }
+    if (lost.length > MAX_OWNERSHIP_LOGS) this.#o.logger.info("more Ingresses are no longer turnout's", { count: lost.length - MAX_OWNERSHIP_LOGS });
+  }
+
   /** `dirtySince`: when the first change this rebuild includes was seen (for the apply-latency metric). */
   #rebuild(dirtySince?: number): RebuildOutcome {
     const { store, settings, holder, timers, logger, diagnostics } = this.#o;
     const started = timers.now();
     this.#rebuilds += 1;
-    const result = buildRouteTable(store.snapshot(settings, this.#lastAccepted), this.#cache);
+    const snapshot = store.snapshot(settings, this.#lastAccepted);
+    const result = buildRouteTable(snapshot, this.#cache);
+    this.#followOwnership(snapshot);
     this.#rememberAccepted(result.accepted);
     const previous = holder.current;
     const changed = previous === undefined || !routeTablesEqual(previous.table, result.table);
