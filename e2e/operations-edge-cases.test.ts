@@ -6,8 +6,7 @@
 // SIGTERM and SIGINT must drain and exit 0; bad flags must all be reported at once.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
-import { createServer } from "node:net";
+import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { startKubeApiServer } from "./kube-api-server/harness.ts";
 import type { KubeApiServerHandle } from "./kube-api-server/harness.ts";
@@ -15,6 +14,7 @@ import { TurnoutProcess, answeredBy, httpRequest, sleep } from "./support/turnou
 import type { HttpResult } from "./support/turnout-process.ts";
 import { startEchoFleet } from "./support/echo-upstream.ts";
 import type { EchoUpstream } from "./support/echo-upstream.ts";
+import { childPids, freePort, isAlive } from "./support/processes.ts";
 import { endpointSlice, ingress, ingressClass, service } from "./support/objects.ts";
 
 const IPS = ["127.0.0.100", "127.0.0.101", "127.0.0.102"];
@@ -24,26 +24,6 @@ let api: KubeApiServerHandle;
 let fleet: EchoUpstream[];
 let port: number;
 let turnout: TurnoutProcess;
-
-function childPids(pid: number): number[] {
-  try {
-    return execFileSync("ps", ["--ppid", String(pid), "-o", "pid="], { encoding: "utf8" })
-      .split("\n")
-      .map((line) => Number(line.trim()))
-      .filter((n) => n > 0);
-  } catch {
-    return [];
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** One request on a connection of its own, so that either worker may answer it. */
 function fresh(host: string, path = "/", to: TurnoutProcess = turnout, options: { method?: string; timeoutMs?: number } = {}): Promise<HttpResult> {
@@ -501,18 +481,6 @@ describe("every worker crashing at once", () => {
     });
   }
 });
-
-/** A TCP port free on 127.0.0.1 right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
 
 async function crashEveryWorker(to: TurnoutProcess): Promise<void> {
   const labels = { namespace: "default", ingress: "main", code: "200" };

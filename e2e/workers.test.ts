@@ -4,15 +4,14 @@
 // SIGTERM drains all of them.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { readFileSync, readdirSync, readlinkSync } from "node:fs";
-import { createServer } from "node:net";
 import { startKubeApiServer } from "./kube-api-server/harness.ts";
 import type { KubeApiServerHandle } from "./kube-api-server/harness.ts";
 import { TurnoutProcess, httpRequest, answeredBy } from "./support/turnout-process.ts";
 import type { HttpResult, LogLine } from "./support/turnout-process.ts";
 import { startEchoFleet } from "./support/echo-upstream.ts";
 import type { EchoUpstream } from "./support/echo-upstream.ts";
+import { childPids, freePort, isAlive } from "./support/processes.ts";
 import { endpointSlice, ingress, ingressClass, service, tlsSecret } from "./support/objects.ts";
 import { fingerprintOf, presentedCertificate } from "./support/tls-client.ts";
 import { generateSelfSignedCertificate } from "../src/tls/self-signed.ts";
@@ -25,27 +24,6 @@ let api: KubeApiServerHandle;
 let fleet: EchoUpstream[];
 let turnout: TurnoutProcess;
 let port: number;
-
-/** The pids of a process's children: with --workers 2, the proxy workers. */
-function childPids(pid: number): number[] {
-  try {
-    return execFileSync("ps", ["--ppid", String(pid), "-o", "pid="], { encoding: "utf8" })
-      .split("\n")
-      .map((line) => Number(line.trim()))
-      .filter((n) => n > 0);
-  } catch {
-    return []; // ps exits 1 when there is none
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** A request on a connection of its own: cluster hands each new connection to the next worker. */
 function fresh(host: string, path = "/", to: TurnoutProcess = turnout, timeoutMs?: number): Promise<HttpResult> {
@@ -110,18 +88,6 @@ async function metrics(): Promise<string> {
   const res = await turnout.admin("/metrics");
   assert.equal(res.status, 200, res.body);
   return res.body;
-}
-
-/** A TCP port free on 127.0.0.1 right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
 }
 
 /** How many sockets listening on 127.0.0.1:`port` each process holds (from /proc, so no tool is needed). */
