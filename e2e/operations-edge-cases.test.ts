@@ -519,6 +519,35 @@ async function crashEveryWorker(to: TurnoutProcess): Promise<void> {
   assert.deepEqual(parseExposition(text).problems, []);
 }
 
+describe("a hung worker", () => {
+  test("a worker whose event loop stops (SIGSTOP) is killed after --worker-unresponsive-timeout and replaced; the other is left alone", async () => {
+    const own = await TurnoutProcess.start({ kubeconfig: api.kubeconfigPath, args: ["--workers", "2", "--worker-unresponsive-timeout", "1s"] });
+    let victim: number | undefined;
+    try {
+      await everyWorkerServes("shop.test", own);
+      const [first, other] = childPids(own.pid);
+      victim = first;
+      assert.ok(victim !== undefined && other !== undefined);
+      process.kill(victim, "SIGSTOP");
+      const line = await own.waitForLog((l) => l.msg === "proxy worker unresponsive; killing it so that it is restarted" && l.pid === victim, 5000);
+      assert.ok(Number(line.silentForMs) >= 1000, `silent for ${String(line.silentForMs)} ms`);
+      await own.waitUntil(async () => {
+        const workers = (await own.debugRoutes()).workers ?? [];
+        return workers.length === 2 && workers.every((w) => w.pid !== victim && w.listening && w.generation > 0);
+      }, 8000, "a replacement worker serving");
+      assert.ok(!isAlive(victim), "the hung worker is gone");
+      assert.ok(isAlive(other) && childPids(own.pid).includes(other), "the responsive worker was not touched");
+      // Every new connection is answered again: none lands on a socket nobody reads.
+      const results = await pooled(Array.from({ length: 40 }, () => () => fresh("shop.test", "/", own, { timeoutMs: 3000 }).then((r) => r.status, (e: unknown) => String(e))), 8);
+      assert.deepEqual(results.filter((r) => r !== 200), []);
+    } finally {
+      // Should turnout leave it, a stopped process never exits: do not hang the suite.
+      if (victim !== undefined && isAlive(victim)) process.kill(victim, "SIGKILL");
+      await own.stop();
+    }
+  });
+});
+
 describe("signals", () => {
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     test(`${signal} under a request loop with --workers 2: liveness holds, no accepted request fails, every process exits 0`, async () => {

@@ -90,6 +90,12 @@ const FLAGS = {
     description: `Proxy worker processes (1 to ${MAX_WORKERS}); 1 runs everything in one process. Default: the number of CPUs turnout may use (os.availableParallelism(), which does not see a container CPU limit: set it in a pod).`,
     schema: z.coerce.number().int().min(1).max(MAX_WORKERS).optional(),
   },
+  "worker-unresponsive-timeout": {
+    type: "string",
+    description: "With more than one worker, a worker that answers none of the primary's pings for this long (a hung event loop) is killed and restarted; 0s: never.",
+    default: "10s",
+    schema: duration,
+  },
   "reuse-port": {
     type: "boolean",
     description: "With more than one worker, each worker listens on a socket of its own (SO_REUSEPORT) and the kernel deals new connections out by hash. --no-reuse-port: the workers accept from one shared socket. Linux only; not used for port 0.",
@@ -126,6 +132,8 @@ export interface Config {
   workers: number;
   /** Workers listen with SO_REUSEPORT, each on its own socket (fixed ports only). */
   reusePort: boolean;
+  /** A worker silent this long is killed and restarted; 0: never. */
+  workerUnresponsiveTimeoutMs: number;
   /** Where routing config comes from: a YAML folder, a kubeconfig, or in-cluster credentials. */
   mode: "files" | "cluster";
 }
@@ -212,6 +220,7 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     logLevel: v["log-level"],
     workers: v.workers ?? defaultWorkers(),
     reusePort: v["reuse-port"],
+    workerUnresponsiveTimeoutMs: v["worker-unresponsive-timeout"],
     mode,
   };
   return { ok: true, config: Object.freeze(config) };

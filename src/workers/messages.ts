@@ -68,6 +68,8 @@ const primaryMessage = z.discriminatedUnion("type", [
   z.object({ type: z.literal("secret"), change, secret }),
   z.object({ type: z.literal("active-check"), address: z.string(), failed: z.boolean() }),
   z.object({ type: z.literal("metrics-request"), id: z.number().int() }),
+  /** Answer with a pong: a worker that does not is hung and is replaced. */
+  z.object({ type: z.literal("ping") }),
   /** Stop accepting, finish in-flight requests (closing what is left after graceMs), exit 0. */
   z.object({ type: z.literal("drain"), graceMs: z.number().int().nonnegative() }),
 ]);
@@ -82,6 +84,7 @@ const workerMessage = z.discriminatedUnion("type", [
   /** The worker's listeners are open (on the ports every worker shares). */
   z.object({ type: z.literal("listening"), http: z.number().int(), https: z.number().int() }),
   z.object({ type: z.literal("metrics"), id: z.number().int(), metrics: metricsSnapshot }),
+  z.object({ type: z.literal("pong") }),
 ]);
 
 export type PrimaryMessage = z.infer<typeof primaryMessage>;

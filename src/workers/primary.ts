@@ -31,6 +31,7 @@ export async function runPrimary(config: Readonly<Config>, logger: Logger): Prom
   };
   const fleet: WorkerFleet = new WorkerFleet({
     size: config.workers,
+    unresponsiveAfterMs: config.workerUnresponsiveTimeoutMs,
     logger: logger.child({ component: "workers" }),
     snapshot: (): SnapshotMessage => snapshotMessage({ selfSigned, ports, published: holder.current, store: control.store, registry }),
   });

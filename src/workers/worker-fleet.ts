@@ -1,7 +1,7 @@
 // The primary's proxy workers: forks them (node:cluster, structured-clone IPC),
 // sends each a snapshot once it says hello and every broadcast after, tracks what
-// they applied, restarts crashed ones with capped backoff, gathers their metrics
-// for a scrape, and drains them on shutdown.
+// they applied, restarts crashed ones with capped backoff, replaces hung ones,
+// gathers their metrics for a scrape, and drains them on shutdown.
 import cluster from "node:cluster";
 import type { Worker } from "node:cluster";
 import type { Logger } from "../observability/logger.ts";
@@ -22,6 +22,8 @@ export interface WorkerFleetOptions {
   backoff?: RestartBackoff;
   /** How long a scrape waits for a worker's metrics before failing. Default 3 s. */
   metricsTimeoutMs?: number;
+  /** A worker that sends nothing for this long, pings included, is killed (and restarted). 0: never. Default 10 s. */
+  unresponsiveAfterMs?: number;
 }
 
 export interface WorkerStatus {
@@ -50,6 +52,10 @@ interface Member {
   /** Generation of the table it serves (the primary's numbering); 0 before the first. */
   generation: number;
   lastMetrics: MetricsSnapshot | undefined;
+  /** When it last sent anything (performance.now()). */
+  lastHeardAt: number;
+  /** The watchdog has killed it (once). */
+  killed: boolean;
 }
 
 interface MetricsRequest {
@@ -70,9 +76,10 @@ export class WorkerFleet {
   /** Every worker of the first set has served a table: readiness from now on needs one serving worker only. */
   #allServedOnce = false;
   #draining: (() => void) | undefined;
+  #watchdog: NodeJS.Timeout | undefined;
 
   constructor(options: WorkerFleetOptions) {
-    this.#o = { backoff: DEFAULT_RESTART_BACKOFF, metricsTimeoutMs: 3000, ...options };
+    this.#o = { backoff: DEFAULT_RESTART_BACKOFF, metricsTimeoutMs: 3000, unresponsiveAfterMs: 10_000, ...options };
     this.#slots = Array.from({ length: options.size }, (_, index) => ({ index, crashes: 0, restartTimer: undefined }));
   }
 
@@ -85,6 +92,11 @@ export class WorkerFleet {
     if (process.env.NODE_CLUSTER_SCHED_POLICY === undefined) cluster.schedulingPolicy = cluster.SCHED_NONE;
     // Structured clone: a RouteTable's Maps and RegExps must survive the trip.
     cluster.setupPrimary({ serialization: "advanced" });
+    const { unresponsiveAfterMs } = this.#o;
+    if (unresponsiveAfterMs > 0) {
+      this.#watchdog = setInterval(() => this.#watch(), Math.max(50, unresponsiveAfterMs / 4));
+      this.#watchdog.unref();
+    }
     return new Promise((resolve, reject) => {
       this.#started = { resolve, reject };
       for (const slot of this.#slots) this.#fork(slot);
@@ -139,6 +151,7 @@ export class WorkerFleet {
   /** Tells every worker to drain (stop accepting, finish in-flight requests); resolves when all exited. */
   drain(graceMs: number): Promise<void> {
     for (const slot of this.#slots) clearTimeout(slot.restartTimer);
+    clearInterval(this.#watchdog);
     return new Promise((resolve) => {
       const backstop = setTimeout(() => {
         for (const member of this.#members) {
@@ -165,10 +178,12 @@ export class WorkerFleet {
   #fork(slot: Slot): void {
     slot.restartTimer = undefined;
     const worker = cluster.fork();
-    const member: Member = { slot, worker, startedAt: performance.now(), replicating: false, listening: false, generation: 0, lastMetrics: undefined };
+    const now = performance.now();
+    const member: Member = { slot, worker, startedAt: now, replicating: false, listening: false, generation: 0, lastMetrics: undefined, lastHeardAt: now, killed: false };
     this.#members.add(member);
     this.#o.logger.debug("proxy worker started", { worker: worker.id, pid: worker.process.pid, slot: slot.index });
     worker.on("message", (raw: unknown) => {
+      member.lastHeardAt = performance.now();
       const parsed = parseWorkerMessage(raw);
       if (parsed.ok) this.#onMessage(member, parsed.message);
       else this.#o.logger.warn("ignored a message from a proxy worker", { worker: worker.id, error: parsed.error });
@@ -199,6 +214,8 @@ export class WorkerFleet {
         this.#started?.resolve(this.#ports);
         this.#started = undefined;
         return this.#noteServing();
+      case "pong":
+        return;
       case "metrics": {
         member.lastMetrics = message.metrics;
         const request = this.#requests.get(message.id);
@@ -207,6 +224,31 @@ export class WorkerFleet {
         if (request.waiting.size === 0) request.settle();
         return;
       }
+    }
+  }
+
+  /**
+   * Pings every worker and kills those silent too long. A worker with a blocked event
+   * loop (an endless loop, SIGSTOP) keeps its listening socket, and the kernel keeps
+   * dealing it connections that nobody answers. Workers are watched from their hello on:
+   * before it they do not listen, so they take no traffic.
+   */
+  #watch(): void {
+    const now = performance.now();
+    for (const member of this.#members) {
+      if (!member.replicating || member.killed) continue;
+      const silentForMs = now - member.lastHeardAt;
+      if (silentForMs <= this.#o.unresponsiveAfterMs) {
+        this.#send(member, { type: "ping" });
+        continue;
+      }
+      member.killed = true;
+      this.#o.logger.error("proxy worker unresponsive; killing it so that it is restarted", {
+        worker: member.worker.id,
+        pid: member.worker.process.pid,
+        silentForMs: Math.round(silentForMs),
+      });
+      member.worker.process.kill("SIGKILL");
     }
   }
 

@@ -84,6 +84,8 @@ export function runWorker(config: Readonly<Config>, baseLogger: Logger): Promise
         case "snapshot":
           if (serving) return logger.warn("ignored a second snapshot");
           return start(message);
+        case "ping":
+          return send({ type: "pong" });
         case "metrics-request":
           void metrics.registry.getMetricsAsJSON().then((snapshot) => send({ type: "metrics", id: message.id, metrics: snapshot }));
           return;
