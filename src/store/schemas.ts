@@ -36,7 +36,8 @@ const metadataSchema = z.object({
 
 function toMeta(m: z.infer<typeof metadataSchema>, defaultNamespace: string): ObjectMeta {
   return {
-    namespace: m.namespace ?? defaultNamespace,
+    // An empty namespace is no namespace, as kubectl takes it.
+    namespace: m.namespace || defaultNamespace,
     name: m.name,
     uid: m.uid ?? "",
     resourceVersion: m.resourceVersion ?? "",
@@ -323,6 +324,12 @@ const parsersByType: Record<string, (input: unknown, ns: string) => ParseResult<
   "discovery.k8s.io/v1/EndpointSlice": parseEndpointSlice,
   "v1/Secret": parseSecret,
 };
+
+/** The `apiVersion` turnout reads for a kind it reads in some version; undefined for other kinds. */
+export function readApiVersion(kind: string): string | undefined {
+  const type = Object.keys(parsersByType).find((t) => t.endsWith(`/${kind}`));
+  return type?.slice(0, -kind.length - 1);
+}
 
 export type ClusterObjectParseResult =
   | { ok: true; object: ClusterObject }

@@ -105,11 +105,12 @@ function hostList(hosts: readonly string[]): string {
   return hosts.join(", ");
 }
 
-/** Secrets of other types are not watched (docs/tls.md): a Secret that exists with type Opaque is "not found" too. */
+/** Secrets of other types are not read (docs/tls.md): a Secret that exists with type Opaque is "not found" too. */
 const ONLY_TLS_TYPE = "(turnout reads only Secrets of type kubernetes.io/tls)";
 
 export function buildCertificateIndex(input: CertificateIndexInput): CertificateIndexResult {
-  const secretsByKey = new Map(input.secrets.map((s) => [objectKey(s.meta), s]));
+  // The cluster source watches only TLS Secrets; the folder source holds whatever the files define.
+  const secretsByKey = new Map(input.secrets.filter((s) => s.type === "kubernetes.io/tls").map((s) => [objectKey(s.meta), s]));
   const problems: TlsProblem[] = [];
   const secretsUsed = new Set<string>();
 
