@@ -92,7 +92,9 @@ export function nameSchema(source: MatchSource): z.ZodType<string, string> {
 function equalsValueSchema(source: MatchSource): z.ZodType<string, string> {
   const plain = z.string().refine((value) => !hasControlChars(value), "value must not contain control characters");
   if (source === "query") return plain;
-  const trimmed = plain.refine(
+  // Node reads header bytes as latin1, and clients differ in how they encode other text.
+  const ascii = plain.refine((value) => /^[\x00-\x7f]*$/.test(value), `value must be ASCII: ${source} values are bytes, and a UTF-8 client's text would never equal it`);
+  const trimmed = ascii.refine(
     (value) => value === value.trim(),
     source === "header"
       ? "value must not start or end with whitespace (HTTP strips it from header values, so this could never match)"
@@ -171,6 +173,13 @@ export function conditionListSchema(source: MatchSource): z.ZodType<MatchConditi
         ctx.issues.push({ code: "custom", message: `entry "${written}": ${issue.message}`, input: text });
       }
     }
-    return conditions;
+    // A condition written twice is one condition (it must not count twice in precedence).
+    const seen = new Set<string>();
+    return conditions.filter((c) => {
+      const key = JSON.stringify([c.source, c.name, c.op, c.value ?? null, c.regex?.source ?? null]);
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
   });
 }

@@ -53,6 +53,13 @@ export interface IngressExpansion {
 function expandDefaultBackend(source: UsableIngress, resolve: BackendResolver, diagnostics: Diagnostic[]): RouteGroup | undefined {
   const { ingress, annotations } = source;
   if (!ingress.defaultBackend) return undefined;
+  // A fallback takes every request nothing else takes: a canary's or a staged Ingress's would
+  // take the host's (or every host's) unmatched traffic, whatever its conditions or weight say.
+  if (annotations.weight !== undefined || annotations.conditions.length > 0) {
+    const why = annotations.weight !== undefined ? "turnout.dev/weight" : "match conditions";
+    diagnostics.push(ingressDiagnostic(ingress.meta, "Warning", "DefaultBackendIgnored", `defaultBackend: not used, since the Ingress takes only part of the traffic (${why}); a fallback would take all the rest`));
+    return undefined;
+  }
   const resolved = resolve(ingress.meta.namespace, ingress.defaultBackend);
   if (!resolved.ok) {
     diagnostics.push(ingressDiagnostic(ingress.meta, "Warning", resolved.reason, `defaultBackend: ${resolved.why}; it is not used`));

@@ -239,7 +239,7 @@ void describe("conditioned route groups", () => {
     assert.equal(routeOf(result, HOST, "/", { headers: { "x-a": "1", "x-b": "2" } }), "first:80");
   });
 
-  void it("with only conditioned members, unmatched requests fall through to a shorter prefix, then the fallback", () => {
+  void it("with only conditioned members, unmatched requests fall through to a shorter prefix; a conditioned Ingress's defaultBackend is not a fallback", () => {
     const result = buildRouteTable(
       snapshot({
         ingresses: [
@@ -256,7 +256,10 @@ void describe("conditioned route groups", () => {
     );
     assert.equal(routeOf(result, HOST, "/app/x", { headers: { "x-beta": "1" } }), "beta:80");
     assert.equal(routeOf(result, HOST, "/app/x"), "site:80");
-    assert.equal(routeOf(result, "other.example.com", "/app/x"), "fallback:80 (fallback)");
+    // Its defaultBackend would take every request without the header: not used, with a warning.
+    assert.equal(routeOf(result, "other.example.com", "/app/x"), "404");
+    assert.equal(routeOf(result, "unknown.example.com", "/"), "404");
+    assert.deepEqual(reasons(result), ["default/other DefaultBackendIgnored"]);
   });
 
   void it("a weight on an Ingress with conditions is ignored, with the parser's warning", () => {
