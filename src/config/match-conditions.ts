@@ -93,7 +93,7 @@ function equalsValueSchema(source: MatchSource): z.ZodType<string, string> {
   const plain = z.string().refine((value) => !hasControlChars(value), "value must not contain control characters");
   if (source === "query") return plain;
   // Node reads header bytes as latin1, and clients differ in how they encode other text.
-  const ascii = plain.refine((value) => /^[\x00-\x7f]*$/.test(value), `value must be ASCII: ${source} values are bytes, and a UTF-8 client's text would never equal it`);
+  const ascii = plain.refine((value) => /^\p{ASCII}*$/u.test(value), `value must be ASCII: ${source} values are bytes, and a UTF-8 client's text would never equal it`);
   const trimmed = ascii.refine(
     (value) => value === value.trim(),
     source === "header"
