@@ -6,10 +6,9 @@
 // defaultBackends of annotated Ingresses, and per-Ingress timeouts and retries.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import http from "node:http";
 import { startKubeApiServer } from "./kube-api-server/harness.ts";
 import type { KubeApiServerHandle } from "./kube-api-server/harness.ts";
-import { TurnoutProcess, answeredBy, sleep } from "./support/turnout-process.ts";
+import { TurnoutProcess, answeredBy, httpRequest, sleep } from "./support/turnout-process.ts";
 import type { HttpResult } from "./support/turnout-process.ts";
 import { startEchoFleet } from "./support/echo-upstream.ts";
 import type { EchoUpstream } from "./support/echo-upstream.ts";
@@ -45,20 +44,7 @@ async function upstreamOf(host: string, path = "/", headers: Record<string, stri
 
 /** Like turnout.request, but header values may be arrays (the header is sent once per value). */
 function send(host: string, path: string, headers: Record<string, string | string[]> = {}, localAddress?: string, via: TurnoutProcess = turnout): Promise<HttpResult> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: "127.0.0.1", port: via.httpPort, path, method: "GET", headers: { host, ...headers }, agent: false, ...(localAddress ? { localAddress } : {}), timeout: 10_000 },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }));
-        res.on("error", reject);
-      },
-    );
-    req.on("timeout", () => req.destroy(new Error("request timed out")));
-    req.on("error", reject);
-    req.end();
-  });
+  return httpRequest({ port: via.httpPort, path, method: "GET", headers: { host, ...headers }, agent: false, ...(localAddress ? { localAddress } : {}) });
 }
 
 async function eventually(host: string, path: string, expected: string, headers: Record<string, string> = {}, timeoutMs = 5000): Promise<void> {

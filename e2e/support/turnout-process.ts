@@ -168,15 +168,19 @@ export function httpRequest(options: {
   host?: string;
   path: string;
   method: string;
-  headers: Record<string, string>;
+  /** An array value sends the header once per value. */
+  headers: Record<string, string | string[]>;
   agent: http.Agent | false;
   body?: string;
   /** Default 10 s. */
   timeoutMs?: number;
+  /** The client's source address (a loopback address other than 127.0.0.1). */
+  localAddress?: string;
 }): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
+    const { localAddress } = options;
     const req = http.request(
-      { host: options.host ?? "127.0.0.1", port: options.port, path: options.path, method: options.method, headers: options.headers, agent: options.agent, timeout: options.timeoutMs ?? 10_000 },
+      { host: options.host ?? "127.0.0.1", port: options.port, path: options.path, method: options.method, headers: options.headers, agent: options.agent, timeout: options.timeoutMs ?? 10_000, ...(localAddress ? { localAddress } : {}) },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
