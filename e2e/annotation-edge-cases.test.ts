@@ -8,7 +8,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { startKubeApiServer } from "./kube-api-server/harness.ts";
 import type { KubeApiServerHandle } from "./kube-api-server/harness.ts";
-import { TurnoutProcess, answeredBy, httpRequest, sleep } from "./support/turnout-process.ts";
+import { TurnoutProcess, answeredBy, httpRequest, sleep, tally } from "./support/turnout-process.ts";
 import type { HttpResult } from "./support/turnout-process.ts";
 import { startEchoFleet } from "./support/echo-upstream.ts";
 import type { EchoUpstream } from "./support/echo-upstream.ts";
@@ -50,21 +50,6 @@ function send(host: string, path: string, headers: Record<string, string | strin
 async function eventually(host: string, path: string, expected: string, headers: Record<string, string> = {}, timeoutMs = 5000): Promise<void> {
   let last = "";
   await turnout.waitUntil(async () => (last = await upstreamOf(host, path, headers)) === expected, timeoutMs, `${host}${path} -> ${expected} (last: ${last})`);
-}
-
-/** Sends `total` requests, `concurrency` at a time; counts answers by upstream. */
-async function tally(total: number, concurrency: number, sendOne: (i: number) => Promise<string>): Promise<Map<string, number>> {
-  const counts = new Map<string, number>();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < total) {
-        const upstream = await sendOne(next++);
-        counts.set(upstream, (counts.get(upstream) ?? 0) + 1);
-      }
-    }),
-  );
-  return counts;
 }
 
 async function waitForEvent(name: string, reason: string, includes: string, timeoutMs = 5000): Promise<EventItem> {

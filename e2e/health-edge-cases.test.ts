@@ -10,7 +10,7 @@ import { startKubeApiServer } from "./kube-api-server/harness.ts";
 import type { KubeApiServerHandle } from "./kube-api-server/harness.ts";
 import { TurnoutProcess, sleep } from "./support/turnout-process.ts";
 import type { HttpResult } from "./support/turnout-process.ts";
-import { endpointSlice, ingress, ingressClass, service } from "./support/objects.ts";
+import { FAST_HEALTH_CHECKS, endpointSlice, ingress, ingressClass, service } from "./support/objects.ts";
 
 /** What a probe-aware upstream answers on its health path. */
 type HealthMode = { kind: "status"; status: number } | { kind: "hang" } | { kind: "alternate" };
@@ -145,16 +145,6 @@ async function expose(name: string, upstreams: readonly Upstream[], annotations:
   return host;
 }
 
-const FAST_CHECKS = {
-  "turnout.dev/health-check-path": "/healthz",
-  "turnout.dev/health-check-interval": "200ms",
-  "turnout.dev/health-check-timeout": "100ms",
-  "turnout.dev/health-check-unhealthy-threshold": "2",
-  "turnout.dev/health-check-healthy-threshold": "2",
-  // Only the active checker decides in these tests.
-  "turnout.dev/max-fails": "1000",
-};
-
 const failedCheck = (u: Upstream) => (l: { msg: string; endpoint?: unknown }) => l.msg === "endpoint failed active health check" && l.endpoint === u.address;
 const passedAgain = (u: Upstream) => (l: { msg: string; endpoint?: unknown }) => l.msg === "endpoint passed active health check again" && l.endpoint === u.address;
 
@@ -172,7 +162,7 @@ after(async () => {
 
 test("a health path answering 302 keeps the endpoint in rotation; 404 takes it out, with the status as reason", async () => {
   const [a1, a2] = await fleet("redir");
-  const host = await expose("redir", [a1!, a2!], FAST_CHECKS);
+  const host = await expose("redir", [a1!, a2!], FAST_HEALTH_CHECKS);
   a1!.health = { kind: "status", status: 302 };
   const since = a1!.probes.length;
   await turnout.waitUntil(() => a1!.probes.length >= since + 4, 3000, "four probes answered 302");
@@ -195,7 +185,7 @@ test("a health path answering 302 keeps the endpoint in rotation; 404 takes it o
 
 test("a health path hanging past its timeout fails with a timeout reason, and checks of one endpoint never overlap", async () => {
   const [h1, h2] = await fleet("hang");
-  const host = await expose("hang", [h1!, h2!], FAST_CHECKS);
+  const host = await expose("hang", [h1!, h2!], FAST_HEALTH_CHECKS);
   h1!.health = { kind: "hang" };
   const started = Date.now();
   const line = await turnout.waitForLog(failedCheck(h1!), 3000);
@@ -212,7 +202,7 @@ test("a health path hanging past its timeout fails with a timeout reason, and ch
 
 test("an endpoint flapping pass/fail on every probe never reaches a threshold of 2 and stays in rotation", async () => {
   const [f1, f2] = await fleet("flap");
-  const host = await expose("flap", [f1!, f2!], FAST_CHECKS);
+  const host = await expose("flap", [f1!, f2!], FAST_HEALTH_CHECKS);
   f1!.health = { kind: "alternate" };
   const since = f1!.probes.length;
   await turnout.waitUntil(() => f1!.probes.length >= since + 6, 4000, "six flapping probes");
@@ -223,7 +213,7 @@ test("an endpoint flapping pass/fail on every probe never reaches a threshold of
 
 test("every endpoint failing its check: panic mode sends traffic to all, logs it once, counts it, and logs leaving it", async () => {
   const [p1, p2] = await fleet("panic");
-  const host = await expose("panic", [p1!, p2!], FAST_CHECKS);
+  const host = await expose("panic", [p1!, p2!], FAST_HEALTH_CHECKS);
   const backend = "default/panic:80";
   p1!.health = { kind: "status", status: 503 };
   p2!.health = { kind: "status", status: 503 };
@@ -264,7 +254,7 @@ test("two Ingresses checking one Service differently: the shortest interval (and
 
 test("an endpoint made not ready and ready again starts healthy; dropping the check annotation clears a failing flag at once", async () => {
   const [r1, r2] = await fleet("ready");
-  const checks = { ...FAST_CHECKS, "turnout.dev/health-check-interval": "400ms", "turnout.dev/health-check-timeout": "100ms", "turnout.dev/health-check-unhealthy-threshold": "3" };
+  const checks = { ...FAST_HEALTH_CHECKS, "turnout.dev/health-check-interval": "400ms", "turnout.dev/health-check-timeout": "100ms", "turnout.dev/health-check-unhealthy-threshold": "3" };
   const host = await expose("ready", [r1!, r2!], checks);
   const usable = async (u: Upstream): Promise<boolean | undefined> =>
     (await turnout.debugRoutes()).endpoints["default/ready:80"]?.find((e) => e.address === u.address)?.usable;

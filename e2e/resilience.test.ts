@@ -8,7 +8,7 @@ import type { KubeApiServerHandle } from "./kube-api-server/harness.ts";
 import { TurnoutProcess, sleep, answeredBy } from "./support/turnout-process.ts";
 import { startEchoFleet } from "./support/echo-upstream.ts";
 import type { EchoUpstream } from "./support/echo-upstream.ts";
-import { endpointSlice, ingress, ingressClass, service } from "./support/objects.ts";
+import { FAST_HEALTH_CHECKS, endpointSlice, ingress, ingressClass, service } from "./support/objects.ts";
 
 let api: KubeApiServerHandle;
 let fleet: EchoUpstream[];
@@ -57,15 +57,7 @@ before(async () => {
     ingress({
       name: "checked",
       host: "checked.test",
-      annotations: {
-        "turnout.dev/health-check-path": "/healthz",
-        "turnout.dev/health-check-interval": "200ms",
-        "turnout.dev/health-check-timeout": "100ms",
-        "turnout.dev/health-check-unhealthy-threshold": "2",
-        "turnout.dev/health-check-healthy-threshold": "2",
-        // Only the active checker decides here; passive ejection would hide what is tested.
-        "turnout.dev/max-fails": "1000",
-      },
+      annotations: FAST_HEALTH_CHECKS,
       paths: [{ path: "/", service: "checked", port: 80 }],
     }),
   );

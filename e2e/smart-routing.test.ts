@@ -5,7 +5,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { startKubeApiServer } from "./kube-api-server/harness.ts";
 import type { KubeApiServerHandle } from "./kube-api-server/harness.ts";
-import { TurnoutProcess, answeredBy } from "./support/turnout-process.ts";
+import { TurnoutProcess, answeredBy, tally } from "./support/turnout-process.ts";
 import { startEchoFleet } from "./support/echo-upstream.ts";
 import type { EchoUpstream } from "./support/echo-upstream.ts";
 import { endpointSlice, ingress, ingressClass, service } from "./support/objects.ts";
@@ -19,21 +19,6 @@ const IPS = ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6"];
 
 async function upstreamOf(host: string, path: string, headers: Record<string, string> = {}): Promise<string> {
   return answeredBy(await turnout.request(host, path, { headers }));
-}
-
-/** Sends `total` requests, `concurrency` at a time; counts answers by upstream. */
-async function tally(total: number, concurrency: number, send: (i: number) => Promise<string>): Promise<Map<string, number>> {
-  const counts = new Map<string, number>();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < total) {
-        const upstream = await send(next++);
-        counts.set(upstream, (counts.get(upstream) ?? 0) + 1);
-      }
-    }),
-  );
-  return counts;
 }
 
 before(async () => {

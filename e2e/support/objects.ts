@@ -89,3 +89,14 @@ export function tlsSecret(name: string, pem: { cert: string; key: string }, opti
     data: { "tls.crt": Buffer.from(pem.cert).toString("base64"), "tls.key": Buffer.from(pem.key).toString("base64") },
   };
 }
+
+/** Active health checks fast enough for a test (200 ms probes, two in a row decide); passive ejection out of the way. */
+export const FAST_HEALTH_CHECKS: Readonly<Record<string, string>> = {
+  "turnout.dev/health-check-path": "/healthz",
+  "turnout.dev/health-check-interval": "200ms",
+  "turnout.dev/health-check-timeout": "100ms",
+  "turnout.dev/health-check-unhealthy-threshold": "2",
+  "turnout.dev/health-check-healthy-threshold": "2",
+  // Only the active checker decides; passive ejection would hide what is tested.
+  "turnout.dev/max-fails": "1000",
+};

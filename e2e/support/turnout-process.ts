@@ -158,6 +158,21 @@ export function isStatusWriteLog(line: LogLine): boolean {
   );
 }
 
+/** Sends `total` requests, `concurrency` at a time; counts the answers (by upstream, say). */
+export async function tally(total: number, concurrency: number, sendOne: (i: number) => Promise<string>): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < total) {
+        const answer = await sendOne(next++);
+        counts.set(answer, (counts.get(answer) ?? 0) + 1);
+      }
+    }),
+  );
+  return counts;
+}
+
 /** Which echo upstream answered (its name), or `status N` when turnout answered itself. */
 export function answeredBy(res: HttpResult): string {
   return res.status === 200 ? (JSON.parse(res.body) as { upstream: string }).upstream : `status ${res.status}`;

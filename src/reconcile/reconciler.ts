@@ -144,11 +144,16 @@ export class Reconciler {
     });
   }
 
+  /** The Ingress the store holds under a "namespace/name" key. */
+  #ingress(key: string): Ingress | undefined {
+    const [namespace = "", name = ""] = key.split("/");
+    return this.#o.store.get("Ingress", namespace, name);
+  }
+
   /** Keeps the current version of every accepted Ingress that may have changed, for when a later version is invalid. */
   #rememberAccepted(accepted: readonly string[]): void {
     const remember = (key: string): void => {
-      const [namespace = "", name = ""] = key.split("/");
-      const ingress = this.#o.store.get("Ingress", namespace, name);
+      const ingress = this.#ingress(key);
       if (ingress) this.#lastAccepted.set(key, ingress);
     };
     if (this.#changedIngresses === undefined) accepted.forEach(remember);
@@ -164,22 +169,15 @@ export class Reconciler {
     const isOurs = ownershipTest(snapshot.ingressClasses, snapshot.settings);
     const lost: Ingress[] = [];
     if (this.#changedIngresses === undefined) {
-      const owned = new Set<string>();
-      const existing = new Map<string, Ingress>();
-      for (const ingress of snapshot.ingresses) {
-        const key = objectKey(ingress.meta);
-        existing.set(key, ingress);
-        if (isOurs(ingress)) owned.add(key);
-      }
+      const owned = new Set(snapshot.ingresses.filter(isOurs).map((ingress) => objectKey(ingress.meta)));
       for (const key of this.#owned) {
-        const ingress = existing.get(key);
-        if (ingress && !owned.has(key)) lost.push(ingress);
+        const ingress = owned.has(key) ? undefined : this.#ingress(key);
+        if (ingress) lost.push(ingress);
       }
       this.#owned = owned;
     } else {
       for (const key of this.#changedIngresses) {
-        const [namespace = "", name = ""] = key.split("/");
-        const ingress = this.#o.store.get("Ingress", namespace, name);
+        const ingress = this.#ingress(key);
         if (ingress && isOurs(ingress)) this.#owned.add(key);
         else if (this.#owned.delete(key) && ingress) lost.push(ingress);
       }
